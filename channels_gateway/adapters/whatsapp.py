@@ -1,0 +1,282 @@
+"""WhatsApp Business Cloud API: signature check, payload parsing, sending."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from django.conf import settings
+
+from channels_gateway.types import (
+    OutboundRequest,
+    ParsedBatch,
+    PayloadError,
+    SendError,
+    SendResult,
+    SignatureError,
+    StatusUpdate,
+    UnifiedMessage,
+)
+
+logger = structlog.get_logger(__name__)
+
+CHANNEL = "whatsapp"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+MAX_TEXT_LENGTH = 4096
+# Error codes Meta documents as temporary (CHANNELS.md): retry with backoff.
+TRANSIENT_ERROR_CODES = frozenset({"1", "2", "131000", "131016", "130429", "131056"})
+MEDIA_KINDS = ("audio", "image", "video", "document", "sticker")
+STATUS_MAP = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
+
+
+# --- signature ------------------------------------------------------------------------------------------------
+def signature_for(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, header: str | None, secrets: Iterable[str]) -> None:
+    """Constant-time check of ``X-Hub-Signature-256`` over the raw body against every required secret.
+
+    Every secret in ``secrets`` must validate the signature (a batch naming accounts with different app secrets
+    cannot be signed by one of them alone). Raises ``SignatureError``.
+    """
+    if not header:
+        raise SignatureError("missing_signature")
+    if not header.startswith("sha256=") or len(header) != 71:
+        raise SignatureError("invalid_signature")
+    required = [s for s in secrets if s]
+    if not required:
+        raise SignatureError("no_secret_configured")
+    for secret in required:
+        if not hmac.compare_digest(signature_for(body, secret).encode(), header.encode()):
+            raise SignatureError("invalid_signature")
+
+
+# --- parsing --------------------------------------------------------------------------------------------------
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PayloadError(message)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    _require(isinstance(value, str | int) and str(value).isdigit(), "timestamp must be unix seconds")
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def _text_and_attachment(kind: str, msg: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """Return (unified kind, text, attachment) for one WhatsApp message object."""
+    if kind == "text":
+        body = (msg.get("text") or {}).get("body")
+        _require(isinstance(body, str), "text message without text.body")
+        return "text", body, {}
+    if kind in MEDIA_KINDS:
+        media = msg.get(kind)
+        _require(isinstance(media, dict), f"{kind} message without {kind} object")
+        attachment = {k: media[k] for k in ("id", "mime_type", "sha256", "filename", "voice", "animated") if k in media}
+        caption = media.get("caption") or ""
+        return kind, caption if isinstance(caption, str) else "", attachment
+    if kind == "interactive":
+        interactive = msg.get("interactive")
+        _require(isinstance(interactive, dict), "interactive message without interactive object")
+        reply_type = interactive.get("type")
+        reply = interactive.get(reply_type) if isinstance(reply_type, str) else None
+        _require(isinstance(reply, dict), "interactive message without a reply")
+        attachment = {"type": reply_type, **{k: reply[k] for k in ("id", "title", "description") if k in reply}}
+        return "interactive", str(reply.get("title", "")), attachment
+    if kind == "button":  # quick reply to a template
+        button = msg.get("button")
+        _require(isinstance(button, dict), "button message without button object")
+        return "interactive", str(button.get("text", "")), {"type": "button", "payload": button.get("payload", "")}
+    if kind == "location":
+        loc = msg.get("location")
+        _require(isinstance(loc, dict), "location message without location object")
+        lat, lng = loc.get("latitude"), loc.get("longitude")
+        _require(isinstance(lat, int | float) and isinstance(lng, int | float), "location without coordinates")
+        attachment = {"latitude": lat, "longitude": lng, **{k: loc[k] for k in ("name", "address", "url") if k in loc}}
+        text = ", ".join(str(loc[k]) for k in ("name", "address") if loc.get(k))
+        return "location", text, attachment
+    # unknown / unsupported / reaction / contacts / order / system …: kept, never dropped.
+    attachment: dict[str, Any] = {"type": kind}
+    if isinstance(msg.get("errors"), list):
+        attachment["errors"] = msg["errors"]
+    if kind == "reaction" and isinstance(msg.get("reaction"), dict):
+        attachment["reaction"] = msg["reaction"]
+    return "unsupported", "", attachment
+
+
+def _parse_message(msg: Any, *, account: str, names: dict[str, str]) -> UnifiedMessage:
+    _require(isinstance(msg, dict), "messages[] items must be objects")
+    message_id, kind = msg.get("id"), msg.get("type")
+    _require(isinstance(message_id, str) and 0 < len(message_id) <= 255, "message without a valid id")
+    _require(isinstance(kind, str) and kind != "", "message without a type")
+    sender = msg.get("from") or msg.get("from_user_id")
+    _require(isinstance(sender, str) and 0 < len(sender) <= 255, "message without a sender")
+    unified_kind, text, attachment = _text_and_attachment(kind, msg)
+    context = msg.get("context") if isinstance(msg.get("context"), dict) else {}
+    return UnifiedMessage(
+        channel=CHANNEL,
+        account_external_id=account,
+        provider_message_id=message_id,
+        guest_address=sender,
+        guest_name=names.get(sender, ""),
+        kind=unified_kind,
+        text=text,
+        timestamp=_timestamp(msg.get("timestamp")),
+        attachment=attachment,
+        reply_to_provider_id=str(context.get("id", "")),
+        raw=msg,
+    )
+
+
+def _parse_status(status: Any, *, account: str) -> StatusUpdate | None:
+    _require(isinstance(status, dict), "statuses[] items must be objects")
+    message_id, value = status.get("id"), status.get("status")
+    _require(isinstance(message_id, str) and message_id != "", "status without id")
+    _require(isinstance(value, str), "status without status")
+    mapped = STATUS_MAP.get(value)
+    if mapped is None:  # e.g. "deleted", "warning": nothing to move
+        logger.info("whatsapp_status_ignored", status=value)
+        return None
+    errors = status.get("errors") if isinstance(status.get("errors"), list) else []
+    first_error = errors[0] if errors and isinstance(errors[0], dict) else {}
+    return StatusUpdate(
+        channel=CHANNEL,
+        account_external_id=account,
+        provider_message_id=message_id,
+        status=mapped,
+        timestamp=_timestamp(status.get("timestamp")),
+        recipient=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
+        error_code=str(first_error.get("code", "")),
+        error_detail=str(first_error.get("title") or first_error.get("message") or "")[:500],
+    )
+
+
+def parse_payload(body: bytes) -> ParsedBatch:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError("body is not valid JSON") from exc
+    _require(isinstance(data, dict), "body must be a JSON object")
+    _require(data.get("object") == "whatsapp_business_account", "object must be whatsapp_business_account")
+    entries = data.get("entry")
+    _require(isinstance(entries, list), "entry must be a list")
+    batch = ParsedBatch()
+    for entry in entries:
+        _require(isinstance(entry, dict) and isinstance(entry.get("changes"), list), "entry without changes")
+        for change in entry["changes"]:
+            _require(isinstance(change, dict) and isinstance(change.get("value"), dict), "change without value")
+            if change.get("field") != "messages":
+                continue  # other subscribed fields (account updates, templates …) carry no guest messages
+            value = change["value"]
+            metadata = value.get("metadata")
+            _require(isinstance(metadata, dict), "messages change without metadata")
+            account = metadata.get("phone_number_id")
+            _require(isinstance(account, str) and account != "", "metadata without phone_number_id")
+            names: dict[str, str] = {}
+            contacts = value.get("contacts", [])
+            _require(isinstance(contacts, list), "contacts must be a list")
+            for contact in contacts:
+                if isinstance(contact, dict):
+                    name = (contact.get("profile") or {}).get("name", "")
+                    for key in ("wa_id", "user_id"):
+                        if isinstance(contact.get(key), str):
+                            names[contact[key]] = str(name)[:255]
+            messages = value.get("messages", [])
+            statuses = value.get("statuses", [])
+            _require(isinstance(messages, list) and isinstance(statuses, list), "messages/statuses must be lists")
+            batch.messages.extend(_parse_message(m, account=account, names=names) for m in messages)
+            for s in statuses:
+                update = _parse_status(s, account=account)
+                if update is not None:
+                    batch.statuses.append(update)
+    return batch
+
+
+def account_ids_in(body: bytes) -> set[str] | None:
+    """Best-effort list of the ``phone_number_id``s a body names, to pick signature secrets before full parsing.
+    ``None`` when the body is not JSON at all."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    ids: set[str] = set()
+    if isinstance(data, dict) and isinstance(data.get("entry"), list):
+        for entry in data["entry"]:
+            for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+                value = change.get("value") if isinstance(change, dict) else None
+                metadata = value.get("metadata") if isinstance(value, dict) else None
+                if isinstance(metadata, dict) and isinstance(metadata.get("phone_number_id"), str):
+                    ids.add(metadata["phone_number_id"])
+    return ids
+
+
+# --- sending --------------------------------------------------------------------------------------------------
+_client: httpx.Client | None = None
+
+
+def _http() -> httpx.Client:
+    global _client
+    if _client is None:
+        _client = httpx.Client(timeout=httpx.Timeout(settings.WHATSAPP_SEND_TIMEOUT_SECONDS, connect=5.0))
+    return _client
+
+
+def access_token_for(credentials: dict[str, str]) -> str:
+    return credentials.get("access_token") or settings.WHATSAPP_ACCESS_TOKEN
+
+
+class WhatsAppAdapter:
+    channel = CHANNEL
+
+    def parse(self, body: bytes) -> ParsedBatch:
+        return parse_payload(body)
+
+    def can_send(self, credentials: dict[str, str]) -> bool:
+        return bool(access_token_for(credentials))
+
+    def send(self, request: OutboundRequest) -> SendResult:
+        token = access_token_for(request.credentials)
+        text = request.text
+        if len(text) > MAX_TEXT_LENGTH:
+            logger.warning("whatsapp_text_truncated", message_id=request.message_id, length=len(text))
+            text = text[: MAX_TEXT_LENGTH - 1] + "…"
+        url = f"{settings.WHATSAPP_API_BASE_URL.rstrip('/')}/{request.account_external_id}/messages"
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": request.to,
+            "type": "text",
+            "text": {"preview_url": False, "body": text},
+        }
+        try:
+            response = _http().post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+        except httpx.TimeoutException as exc:
+            raise SendError(f"timeout: {exc}", code="timeout", transient=True) from exc
+        except httpx.TransportError as exc:
+            raise SendError(f"transport: {exc}", code="transport", transient=True) from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if response.status_code == 200:
+            try:
+                return SendResult(provider_message_id=str(data["messages"][0]["id"]))
+            except (KeyError, IndexError, TypeError) as exc:
+                raise SendError("200 without messages[0].id", code="bad_response", transient=False) from exc
+        error = data.get("error") if isinstance(data, dict) else None
+        code = str(error.get("code", "")) if isinstance(error, dict) else ""
+        detail = str(error.get("message", "")) if isinstance(error, dict) else response.text[:200]
+        transient = response.status_code >= 500 or response.status_code == 429 or code in TRANSIENT_ERROR_CODES
+        raise SendError(
+            f"HTTP {response.status_code}: {detail}"[:500],
+            code=code or f"http_{response.status_code}",
+            transient=transient,
+        )

@@ -1,0 +1,213 @@
+"""Guests, conversations, messages and lock audits. Every table is tenant-owned and read through
+``for_tenant(tenant)``, which fails closed (``None`` ⇒ empty queryset)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tenants.models import ChannelAccount, ChannelType, Tenant
+
+
+class TenantScopedQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant | int | None) -> TenantScopedQuerySet:
+        if tenant is None:
+            return self.none()
+        tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+        if tenant_id is None:
+            return self.none()
+        return self.filter(tenant_id=tenant_id)
+
+
+class Guest(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="guests")
+    channel = models.CharField(max_length=16, choices=ChannelType.choices)
+    # WhatsApp: wa_id (phone digits) or, for username users without a phone, the user id.
+    address = models.CharField(max_length=255)
+    display_name = models.CharField(max_length=255, blank=True)
+    language = models.CharField(max_length=5, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "channel", "address"], name="uniq_guest_tenant_channel_address")
+        ]
+        verbose_name = _("guest")
+        verbose_name_plural = _("guests")
+
+    def __str__(self) -> str:
+        return self.display_name or self.address
+
+
+class ConversationStatus(models.TextChoices):
+    BOT = "bot", _("Bot")
+    PENDING_HUMAN = "pending_human", _("Waiting for staff")
+    HUMAN = "human", _("Staff")
+    CLOSED = "closed", _("Closed")
+
+
+class Conversation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="conversations")
+    guest = models.ForeignKey(Guest, on_delete=models.PROTECT, related_name="conversations")
+    channel_account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="conversations")
+    status = models.CharField(max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.BOT)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalation_reason = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=5, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # At most one open conversation per guest and channel account: concurrent first messages converge.
+            models.UniqueConstraint(
+                fields=["guest", "channel_account"],
+                condition=~Q(status="closed"),
+                name="uniq_open_conversation_per_guest_account",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "last_message_at"], name="conv_tenant_status_idx")]
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+
+    def __str__(self) -> str:
+        return f"{self.guest} · {self.get_status_display()}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", _("Inbound")
+    OUTBOUND = "out", _("Outbound")
+
+
+class Sender(models.TextChoices):
+    GUEST = "guest", _("Guest")
+    BOT = "bot", _("Bot")
+    STAFF = "staff", _("Staff")
+    SYSTEM = "system", _("System")
+
+
+class MessageKind(models.TextChoices):
+    TEXT = "text", _("Text")
+    AUDIO = "audio", _("Audio")
+    IMAGE = "image", _("Image")
+    VIDEO = "video", _("Video")
+    DOCUMENT = "document", _("Document")
+    STICKER = "sticker", _("Sticker")
+    INTERACTIVE = "interactive", _("Interactive")
+    LOCATION = "location", _("Location")
+    UNSUPPORTED = "unsupported", _("Unsupported")
+
+
+class DeliveryStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")  # inbound messages
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed")
+
+
+# Statuses only move forward. ``failed`` can replace queued/sent, never delivered/read.
+STATUS_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.FAILED: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.READ: 4,
+}
+
+
+class FlagReason(models.TextChoices):
+    FLOOD = "flood", _("Too many messages per minute")
+
+
+class Message(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="messages")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    channel_account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    sender = models.CharField(max_length=8, choices=Sender.choices)
+    kind = models.CharField(max_length=16, choices=MessageKind.choices, default=MessageKind.TEXT)
+    text = models.TextField(blank=True)
+    # Media reference, location, interactive ids … whatever the kind carries, normalized.
+    attachment = models.JSONField(default=dict, blank=True)
+    raw_payload = models.JSONField(default=dict, blank=True)
+    provider_message_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (NULL: not sent yet; unique when set)
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_detail = models.CharField(max_length=500, blank=True)
+    flagged = models.BooleanField(default=False)
+    flag_reason = models.CharField(max_length=16, choices=FlagReason.choices, blank=True)
+    provider_timestamp = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_account", "provider_message_id"],
+                condition=Q(provider_message_id__isnull=False),
+                name="uniq_message_provider_id_per_account",
+            ),
+            # Exactly one bot answer per inbound message, whatever runs twice.
+            models.UniqueConstraint(
+                fields=["reply_to"],
+                condition=Q(sender="bot"),
+                name="uniq_bot_reply_per_inbound",
+            ),
+        ]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conversation_created_idx")]
+        ordering = ["created_at", "id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.kind} {self.text[:40]}"
+
+
+class LockAction(models.TextChoices):
+    ACQUIRED = "acquired", _("Acquired")
+    RELEASED = "released", _("Released")
+    CONTENDED = "contended", _("Contended (not acquired)")
+    EXPIRED = "expired", _("Expired before release")
+
+
+class LockAudit(models.Model):
+    """Trail of distributed locks (the seed's ``lock_audit`` table)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="lock_audits")
+    resource = models.CharField(max_length=200)
+    owner = models.CharField(max_length=64)
+    action = models.CharField(max_length=16, choices=LockAction.choices)
+    held_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "resource", "created_at"], name="lockaudit_resource_idx")]
+        verbose_name = _("lock audit")
+        verbose_name_plural = _("lock audits")
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.action} by {self.owner[:8]}"

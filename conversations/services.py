@@ -1,0 +1,289 @@
+"""Conversation writes: recording inbound messages, applying delivery statuses, answering a guest message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from channels_gateway.types import StatusUpdate, UnifiedMessage
+from conversations.locks import distributed_lock
+from conversations.metrics import (
+    inbound_flooded_total,
+    inbound_messages_total,
+    inbound_processed_total,
+    message_status_updates_total,
+)
+from conversations.models import (
+    STATUS_RANK,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    FlagReason,
+    Guest,
+    Message,
+    Sender,
+)
+from tenants.services import ResolvedAccount
+
+logger = structlog.get_logger(__name__)
+
+OPEN_STATUSES = (ConversationStatus.BOT, ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN)
+PENDING_STATUS_TTL = 600
+
+
+@dataclass
+class InboundResult:
+    created: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    flagged: int = 0
+
+
+# --- inbound ----------------------------------------------------------------------------------------------------
+def guest_get_or_create(*, account: ResolvedAccount, address: str, name: str) -> Guest:
+    guest, created = Guest.objects.get_or_create(
+        tenant_id=account.tenant_id,
+        channel=account.channel,
+        address=address,
+        defaults={"display_name": name[:255]},
+    )
+    if not created and name and guest.display_name != name[:255]:
+        Guest.objects.filter(pk=guest.pk).update(display_name=name[:255])
+        guest.display_name = name[:255]
+    return guest
+
+
+def conversation_get_or_open(*, account: ResolvedAccount, guest: Guest) -> Conversation:
+    """The guest's open conversation on this account, or a new one (race-safe: a partial unique constraint
+    allows one open conversation per guest and account)."""
+    query = Conversation.objects.filter(
+        tenant_id=account.tenant_id, guest=guest, channel_account_id=account.account_id, status__in=OPEN_STATUSES
+    )
+    conversation = query.first()
+    if conversation is not None:
+        return conversation
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(
+                tenant_id=account.tenant_id,
+                guest=guest,
+                channel_account_id=account.account_id,
+                language=guest.language,
+            )
+    except IntegrityError:
+        return query.get()
+
+
+def _is_flooding(*, guest: Guest, now) -> bool:
+    recent = Message.objects.filter(
+        tenant_id=guest.tenant_id,
+        conversation__guest=guest,
+        direction=Direction.INBOUND,
+        created_at__gte=now - timedelta(seconds=60),
+    ).count()
+    return recent >= settings.GUEST_FLOOD_MAX_PER_MINUTE
+
+
+def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) -> InboundResult:
+    """Store a provider batch for one account in one transaction; enqueue processing of each new, unflagged message
+    once the transaction commits. A message already stored (same provider id on the same account) is a no-op."""
+    from conversations.tasks import process_inbound
+
+    result = InboundResult()
+    with transaction.atomic():
+        for unified in messages:
+            existing = Message.objects.filter(
+                channel_account_id=account.account_id, provider_message_id=unified.provider_message_id
+            ).exists()
+            if existing:
+                result.duplicates += 1
+                continue
+            now = timezone.now()
+            guest = guest_get_or_create(account=account, address=unified.guest_address, name=unified.guest_name)
+            conversation = conversation_get_or_open(account=account, guest=guest)
+            flagged = _is_flooding(guest=guest, now=now)
+            try:
+                with transaction.atomic():
+                    message = Message.objects.create(
+                        tenant_id=account.tenant_id,
+                        conversation=conversation,
+                        channel_account_id=account.account_id,
+                        direction=Direction.INBOUND,
+                        sender=Sender.GUEST,
+                        kind=unified.kind,
+                        text=unified.text,
+                        attachment=unified.attachment,
+                        raw_payload=unified.raw,
+                        provider_message_id=unified.provider_message_id,
+                        status=DeliveryStatus.RECEIVED,
+                        provider_timestamp=unified.timestamp,
+                        flagged=flagged,
+                        flag_reason=FlagReason.FLOOD if flagged else "",
+                    )
+            except IntegrityError:  # a concurrent delivery of the same message won the insert
+                result.duplicates += 1
+                continue
+            Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, updated_at=now)
+            Guest.objects.filter(pk=guest.pk).update(last_seen_at=now)
+            inbound_messages_total.labels(channel=account.channel, kind=unified.kind).inc()
+            if flagged:
+                result.flagged += 1
+                inbound_flooded_total.labels(channel=account.channel).inc()
+                logger.warning("inbound_flood_flagged", message_id=message.pk, guest_id=guest.pk)
+                continue
+            result.created.append(message.pk)
+            transaction.on_commit(lambda pk=message.pk: process_inbound.delay(pk))
+    return result
+
+
+# --- delivery statuses ------------------------------------------------------------------------------------------
+def _pending_key(account_id: int, provider_message_id: str) -> str:
+    return f"conversations:pending-status:{account_id}:{provider_message_id}"
+
+
+def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> str:
+    """Move an outbound message's status forward (never back). Returns applied | stale | pending."""
+    new_rank = STATUS_RANK[update.status]
+    lower = [status for status, rank in STATUS_RANK.items() if rank < new_rank]
+    fields: dict[str, object] = {"status": update.status, "status_updated_at": update.timestamp or timezone.now()}
+    if update.status == DeliveryStatus.FAILED:
+        fields["error_code"] = update.error_code[:32]
+        fields["error_detail"] = update.error_detail[:500]
+    base = Message.objects.filter(
+        tenant_id=account.tenant_id,
+        channel_account_id=account.account_id,
+        provider_message_id=update.provider_message_id,
+        direction=Direction.OUTBOUND,
+    )
+    if base.filter(status__in=lower).update(**fields):
+        result = "applied"
+    elif base.exists():
+        result = "stale"
+    else:
+        # The status may overtake the send task recording the provider id: keep it a while and apply it then.
+        key = _pending_key(account.account_id, update.provider_message_id)
+        pending = cache.get(key) or []
+        cache.set(key, [*pending, update], PENDING_STATUS_TTL)
+        result = "pending"
+    message_status_updates_total.labels(channel=account.channel, status=update.status, result=result).inc()
+    return result
+
+
+def message_status_apply_pending(*, account: ResolvedAccount, provider_message_id: str) -> None:
+    key = _pending_key(account.account_id, provider_message_id)
+    pending = cache.get(key)
+    if not pending:
+        return
+    cache.delete(key)
+    for update in pending:
+        message_status_apply(account=account, update=update)
+
+
+# --- processing ---------------------------------------------------------------------------------------------------
+def inbound_process(*, message_id: int) -> str:
+    """Answer one inbound message exactly once. Returns the outcome for logs and metrics."""
+    from channels_gateway.tasks import send_outbound
+    from conversations.agent.orchestrator import TurnContext, orchestrate
+
+    message = (
+        Message.objects.select_related("conversation__guest", "tenant")
+        .filter(pk=message_id, direction=Direction.INBOUND)
+        .first()
+    )
+    if message is None:
+        logger.warning("inbound_process_missing", message_id=message_id)
+        return "missing"
+    if message.processed_at is not None or message.flagged:
+        outcome = "duplicate" if message.processed_at else "flagged"
+        inbound_processed_total.labels(outcome=outcome).inc()
+        return outcome
+
+    with distributed_lock(tenant_id=message.tenant_id, resource=f"conversation:{message.conversation_id}"):
+        message.refresh_from_db(fields=["processed_at"])
+        if message.processed_at is not None:
+            inbound_processed_total.labels(outcome="duplicate").inc()
+            return "duplicate"
+        conversation = Conversation.objects.get(pk=message.conversation_id, tenant_id=message.tenant_id)
+        if conversation.status != ConversationStatus.BOT:
+            Message.objects.filter(pk=message.pk, processed_at__isnull=True).update(processed_at=timezone.now())
+            inbound_processed_total.labels(outcome="human").inc()
+            return "human"
+
+        reply = orchestrate(TurnContext(tenant=message.tenant, conversation=conversation, message=message))
+
+        with transaction.atomic():
+            locked = Message.objects.select_for_update().get(pk=message.pk)
+            if locked.processed_at is not None:
+                inbound_processed_total.labels(outcome="duplicate").inc()
+                return "duplicate"
+            try:
+                with transaction.atomic():
+                    outbound = Message.objects.create(
+                        tenant_id=message.tenant_id,
+                        conversation=conversation,
+                        channel_account_id=message.channel_account_id,
+                        direction=Direction.OUTBOUND,
+                        sender=Sender.BOT,
+                        text=reply.text,
+                        reply_to=message,
+                        status=DeliveryStatus.QUEUED,
+                    )
+            except IntegrityError:
+                inbound_processed_total.labels(outcome="duplicate").inc()
+                return "duplicate"
+            now = timezone.now()
+            Message.objects.filter(pk=message.pk).update(processed_at=now)
+            Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, updated_at=now)
+            if reply.language and reply.language != conversation.language:
+                Conversation.objects.filter(pk=conversation.pk).update(language=reply.language)
+            transaction.on_commit(lambda: send_outbound.delay(outbound.pk))
+    inbound_processed_total.labels(outcome="replied").inc()
+    return "replied"
+
+
+def outbound_attempt_count(*, message_id: int) -> int:
+    return Message.objects.filter(pk=message_id).values_list("send_attempts", flat=True).first() or 0
+
+
+def outbound_claim(*, message_id: int) -> Message | None:
+    """Take the send lease on a queued outbound message; ``None`` when it is already sent or in flight elsewhere."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.OUTBOUND_SEND_LEASE_SECONDS)
+    claimed = (
+        Message.objects.filter(pk=message_id, direction=Direction.OUTBOUND, status=DeliveryStatus.QUEUED)
+        .filter(Q(send_claimed_at__isnull=True) | Q(send_claimed_at__lt=stale))
+        .update(send_claimed_at=now, send_attempts=F("send_attempts") + 1)
+    )
+    if not claimed:
+        return None
+    return Message.objects.select_related("conversation__guest", "channel_account").get(pk=message_id)
+
+
+def outbound_mark_sent(*, message: Message, provider_message_id: str) -> None:
+    Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SENT,
+        provider_message_id=provider_message_id,
+        status_updated_at=timezone.now(),
+        send_claimed_at=None,
+    )
+
+
+def outbound_release(*, message: Message) -> None:
+    Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(send_claimed_at=None)
+
+
+def outbound_mark_failed(*, message: Message, code: str, detail: str) -> None:
+    Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.FAILED,
+        error_code=code[:32],
+        error_detail=detail[:500],
+        status_updated_at=timezone.now(),
+        send_claimed_at=None,
+    )

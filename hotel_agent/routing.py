@@ -1,0 +1,3 @@
+"""Websocket routes. The staff console consumers join here (see the console issue)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache
+
+from hotel_agent.celery import app as celery_app
+from tests.factories import ChannelAccountFactory, TenantFactory
+
+REAL_REDIS = bool(os.environ.get("REDIS_URL"))
+REAL_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_and_eager_celery(request):
+    """Each test starts with an empty cache and, unless marked ``e2e``, runs Celery tasks in-process."""
+    cache.clear()
+    eager = "e2e" not in request.keywords
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = previous
+    cache.clear()
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(slug="sol-y-mar", name="Hotel Sol y Mar")
+
+
+@pytest.fixture
+def whatsapp_account(tenant):
+    return ChannelAccountFactory(tenant=tenant, external_id="106540352242922")
+
+
+@pytest.fixture
+def other_tenant_account(db):
+    other = TenantFactory(slug="otro-hotel", name="Otro Hotel", default_language="en")
+    return ChannelAccountFactory(tenant=other, external_id="209999999999999")
