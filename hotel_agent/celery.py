@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotel_agent.settings")
@@ -21,3 +21,13 @@ def _init_worker_process(**_: object) -> None:
     from hotel_agent.observability import configure_tracing
 
     configure_tracing()
+
+
+@setup_logging.connect
+def _setup_logging(**_: object) -> None:
+    """Use the project's structlog JSON logging in workers instead of Celery's own handlers."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)

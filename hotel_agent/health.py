@@ -49,11 +49,11 @@ def check_cache() -> CheckResult:
 def check_broker() -> CheckResult:
     if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL:
         return CheckResult(True, "eager (no broker)")
-    from hotel_agent.celery import app
+    from kombu import Connection
 
-    with app.connection_for_write() as conn:
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
-    return CheckResult(True, conn.transport_cls if isinstance(conn.transport_cls, str) else "connected")
+        return CheckResult(True, conn.transport.driver_type)
 
 
 FATAL_CHECKS: dict[str, Callable[[], CheckResult]] = {

@@ -1,0 +1,98 @@
+"""Settings from the environment; production refuses missing, short or placeholder secrets."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from hotel_agent.env import is_placeholder, validate_production_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSING_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": secrets.token_urlsafe(64),
+    "ALLOWED_HOSTS": "hotel.example.com",
+    "WHATSAPP_VERIFY_TOKEN": secrets.token_hex(16),
+    "WHATSAPP_APP_SECRET": secrets.token_hex(16),
+    "WHATSAPP_ACCESS_TOKEN": "EAAG" + secrets.token_urlsafe(120),
+}
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in PASSING_ENV and not k.startswith("WHATSAPP_")}
+    base["DATABASE_URL"] = "sqlite:///:memory:"
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_check_deploy_reports_no_warnings_with_valid_environment():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PASSING_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY is missing"),
+        ({"SECRET_KEY": "short-but-random-Zx81"}, "SECRET_KEY is shorter than 50 characters"),
+        ({"SECRET_KEY": "django-insecure-" + "a1b2c3d4" * 6}, "SECRET_KEY is a placeholder value"),
+        ({"SECRET_KEY": "change-me-generate-with-python-secrets-token-urlsafe-64"}, "SECRET_KEY is a placeholder"),
+        ({"WHATSAPP_APP_SECRET": ""}, "WHATSAPP_APP_SECRET is missing"),
+        ({"WHATSAPP_APP_SECRET": "your-app-secret"}, "WHATSAPP_APP_SECRET is a placeholder value"),
+        ({"WHATSAPP_ACCESS_TOKEN": "OBTEN_DE_META_DEVELOPERS"}, "WHATSAPP_ACCESS_TOKEN is a placeholder value"),
+        ({"WHATSAPP_VERIFY_TOKEN": "changeme"}, "WHATSAPP_VERIFY_TOKEN is a placeholder value"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
+    ],
+)
+def test_production_refuses_to_start_with_bad_secrets(override, expected):
+    result = run_manage("check", env={**PASSING_ENV, **override})
+
+    assert result.returncode != 0
+    assert "Refusing to start in production" in result.stderr
+    assert expected in result.stderr
+
+
+def test_development_defaults_start_without_any_environment():
+    result = run_manage("check", env={"DJANGO_ENV": "development"})
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_unknown_environment_name_is_refused():
+    result = run_manage("check", env={"DJANGO_ENV": "staging"})
+
+    assert result.returncode != 0
+    assert "DJANGO_ENV must be 'development' or 'production'" in result.stderr
+
+
+def test_validate_lists_every_problem_at_once():
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        validate_production_environment(secret_key="", allowed_hosts=[], channel_secrets={"WHATSAPP_APP_SECRET": ""})
+
+    message = str(excinfo.value)
+    assert "SECRET_KEY is missing" in message
+    assert "WHATSAPP_APP_SECRET is missing" in message
+    assert "ALLOWED_HOSTS is empty" in message
+
+
+@pytest.mark.parametrize(
+    "value", ["change-me", "CHANGEME", "<your-token>", "${SECRET}", "xxxxxxxx", "placeholder-123", "aaaaaaaaaaaa"]
+)
+def test_placeholders_are_recognised(value):
+    assert is_placeholder(value)
+
+
+@pytest.mark.parametrize(
+    "value", [secrets.token_hex(16), secrets.token_urlsafe(64), "EAAG" + secrets.token_urlsafe(100)]
+)
+def test_generated_secrets_are_not_placeholders(value):
+    assert not is_placeholder(value)
