@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hotel_agent.env import (
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -42,7 +43,7 @@ WHATSAPP_APP_SECRET = env_str("WHATSAPP_APP_SECRET", "" if IS_PRODUCTION else "d
 WHATSAPP_ACCESS_TOKEN = env_str("WHATSAPP_ACCESS_TOKEN", "")
 WHATSAPP_GRAPH_API_VERSION = "v21.0"
 WHATSAPP_API_BASE_URL = env_str("WHATSAPP_API_BASE_URL", f"https://graph.facebook.com/{WHATSAPP_GRAPH_API_VERSION}")
-WHATSAPP_SEND_TIMEOUT_SECONDS = float(env_str("WHATSAPP_SEND_TIMEOUT_SECONDS", "10"))
+WHATSAPP_SEND_TIMEOUT_SECONDS = env_float("WHATSAPP_SEND_TIMEOUT_SECONDS", 10.0)
 WHATSAPP_SEND_MAX_RETRIES = env_int("WHATSAPP_SEND_MAX_RETRIES", 5)
 # Meta documents a 3 MB maximum notification; anything larger is refused with 413 before it is read.
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024)
