@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -64,18 +66,30 @@ def _require(condition: bool, message: str) -> None:
         raise PayloadError(message)
 
 
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")  # ASCII digits only ("²".isdigit() is True); 12 digits is year 33658
+
+
 def _timestamp(value: Any) -> datetime | None:
     if value is None:
         return None
-    _require(isinstance(value, str | int) and str(value).isdigit(), "timestamp must be unix seconds")
-    return datetime.fromtimestamp(int(value), tz=UTC)
+    _require(
+        isinstance(value, str | int)
+        and not isinstance(value, bool)
+        and _UNIX_SECONDS.fullmatch(str(value)) is not None,
+        "timestamp must be unix seconds",
+    )
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise PayloadError("timestamp out of range") from exc
 
 
 def _text_and_attachment(kind: str, msg: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """Return (unified kind, text, attachment) for one WhatsApp message object."""
     if kind == "text":
-        body = (msg.get("text") or {}).get("body")
-        _require(isinstance(body, str), "text message without text.body")
+        text = msg.get("text")
+        _require(isinstance(text, dict) and isinstance(text.get("body"), str), "text message without text.body")
+        body = text["body"]
         return "text", body, {}
     if kind in MEDIA_KINDS:
         media = msg.get(kind)
@@ -159,11 +173,48 @@ def _parse_status(status: Any, *, account: str) -> StatusUpdate | None:
     )
 
 
-def parse_payload(body: bytes) -> ParsedBatch:
+def _finite_float(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):  # 1e999: no JSON column can store it
+        raise ValueError(f"number out of range: {value[:20]}")
+    return number
+
+
+def _reject_constant(value: str) -> None:
+    raise ValueError(f"{value} is not valid JSON")
+
+
+def _storable(value: Any) -> Any:
+    """Strings the databases can store: no NUL (PostgreSQL text/jsonb refuse it) and no lone surrogates (not UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
+
+
+def load_json(body: bytes) -> Any:
+    """Decode a provider body. Raises ``PayloadError`` for anything that is not plain, storable JSON."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(body, parse_float=_finite_float, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise PayloadError("body is not valid JSON") from exc
+    try:
+        return _storable(data)
+    except RecursionError as exc:
+        raise PayloadError("body is nested too deeply") from exc
+
+
+def parse_payload(body: bytes) -> ParsedBatch:
+    data = load_json(body)
     _require(isinstance(data, dict), "body must be a JSON object")
     _require(data.get("object") == "whatsapp_business_account", "object must be whatsapp_business_account")
     entries = data.get("entry")
@@ -183,12 +234,13 @@ def parse_payload(body: bytes) -> ParsedBatch:
             names: dict[str, str] = {}
             contacts = value.get("contacts", [])
             _require(isinstance(contacts, list), "contacts must be a list")
-            for contact in contacts:
+            for contact in contacts:  # auxiliary: a contact in an unexpected shape only loses the guest's name
                 if isinstance(contact, dict):
-                    name = (contact.get("profile") or {}).get("name", "")
+                    profile = contact.get("profile")
+                    name = profile.get("name") if isinstance(profile, dict) else ""
                     for key in ("wa_id", "user_id"):
                         if isinstance(contact.get(key), str):
-                            names[contact[key]] = str(name)[:255]
+                            names[contact[key]] = name[:255] if isinstance(name, str) else ""
             messages = value.get("messages", [])
             statuses = value.get("statuses", [])
             _require(isinstance(messages, list) and isinstance(statuses, list), "messages/statuses must be lists")
@@ -204,13 +256,14 @@ def account_ids_in(body: bytes) -> set[str] | None:
     """Best-effort list of the ``phone_number_id``s a body names, to pick signature secrets before full parsing.
     ``None`` when the body is not JSON at all."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = load_json(body)
+    except PayloadError:
         return None
     ids: set[str] = set()
     if isinstance(data, dict) and isinstance(data.get("entry"), list):
         for entry in data["entry"]:
-            for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+            changes = entry.get("changes") if isinstance(entry, dict) else None
+            for change in changes if isinstance(changes, list) else []:
                 value = change.get("value") if isinstance(change, dict) else None
                 metadata = value.get("metadata") if isinstance(value, dict) else None
                 if isinstance(metadata, dict) and isinstance(metadata.get("phone_number_id"), str):
