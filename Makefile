@@ -24,7 +24,7 @@ run: install
 
 serve:
 	@echo "Serving on http://localhost:$(PORT)  (Ctrl+C to stop)"
-	$(BIN)/daphne -b $(HOST) -p $(PORT) hotel_agent.asgi:application
+	LOG_FORMAT=$${LOG_FORMAT:-console} $(BIN)/daphne -b $(HOST) -p $(PORT) hotel_agent.asgi:application
 
 ## test: lint, migration drift, production settings check, then the pytest suite
 test: install lint migrations-check
