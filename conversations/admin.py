@@ -1,0 +1,96 @@
+"""Operator admin for guests, conversations, messages and lock audits. Superuser-level for now.
+
+The traffic itself is read-only here: messages, conversations and lock audits are written by the pipeline's
+services (status changes, escalations, delivery receipts), never by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+
+from conversations.models import Conversation, Guest, LockAudit, Message
+
+
+class ReadOnlyAdminMixin:
+    """View-only: no add, change or delete, whoever asks."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _short(text: str) -> str:
+    return Truncator(text).chars(60)
+
+
+@admin.register(Guest)
+class GuestAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "tenant", "channel", "address", "language", "last_seen_at", "created_at"]
+    list_filter = ["channel", "tenant"]
+    search_fields = ["address", "display_name"]
+    list_select_related = ["tenant"]
+    fields = ["tenant", "channel", "address", "display_name", "language", "created_at", "last_seen_at"]
+    # Guests arrive through a channel; only how we call and address them is editable.
+    readonly_fields = ["tenant", "channel", "address", "created_at", "last_seen_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Message
+    fields = ["created_at", "direction", "sender", "kind", "text", "status", "flagged"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    ordering = ["created_at", "id"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["guest", "tenant", "channel", "status", "assignee", "last_message_at", "created_at"]
+    list_filter = ["status", "channel_account__channel", "tenant"]
+    search_fields = ["guest__address", "guest__display_name"]
+    list_select_related = ["guest", "tenant", "channel_account", "assignee"]
+    date_hierarchy = "created_at"
+    inlines = [MessageInline]
+
+    @admin.display(description=_("channel"), ordering="channel_account__channel")
+    def channel(self, obj: Conversation) -> str:
+        return obj.channel_account.get_channel_display()
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "tenant", "guest", "direction", "sender", "kind", "summary", "status", "flagged"]
+    list_filter = ["direction", "status", "kind", "flagged", "tenant"]
+    search_fields = ["text", "provider_message_id", "conversation__guest__address"]
+    list_select_related = ["tenant", "conversation__guest"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("guest"), ordering="conversation__guest__address")
+    def guest(self, obj: Message) -> str:
+        return str(obj.conversation.guest)
+
+    @admin.display(description=_("text"))
+    def summary(self, obj: Message) -> str:
+        return _short(obj.text)
+
+
+@admin.register(LockAudit)
+class LockAuditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "tenant", "resource", "action", "owner", "held_ms"]
+    list_filter = ["action", "tenant"]
+    search_fields = ["resource", "owner"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "created_at"

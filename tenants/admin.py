@@ -1,0 +1,127 @@
+"""Operator admin for hotels, channel accounts and staff. Superuser-level for now.
+
+Channel credentials are write-only here: the raw JSON is never a form field, the change form offers one password
+input per key (blank keeps the stored value) and lists only show which keys are set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from tenants.forms import (
+    ChannelAccountAdminForm,
+    credential_clear_field_name,
+    credential_field_name,
+    credential_keys_for,
+)
+from tenants.models import ChannelAccount, StaffMembership, Tenant
+from tenants.services import channel_account_credential_status, tenant_activate, tenant_deactivate
+
+
+def credential_summary(account: ChannelAccount) -> str:
+    """``app_secret ✓, access_token –`` — which keys are set, never what they are."""
+    status = channel_account_credential_status(account=account)
+    return ", ".join(f"{key} {'✓' if is_set else '–'}" for key, is_set in status.items()) or "–"
+
+
+class ChannelAccountInline(admin.TabularInline):
+    """Read-only summary; accounts are edited on their own page (write-only credentials)."""
+
+    model = ChannelAccount
+    fields = ["channel", "external_id", "display_name", "is_active", "credentials_set"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("credentials"))
+    def credentials_set(self, obj: ChannelAccount) -> str:
+        return credential_summary(obj)
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "is_active", "timezone", "default_language", "channel_count", "created_at"]
+    list_filter = ["is_active", "default_language"]
+    search_fields = ["slug", "name"]
+    ordering = ["slug"]
+    inlines = [ChannelAccountInline]
+    actions = ["deactivate_selected", "activate_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        return super().get_queryset(request).annotate(channel_count=Count("channel_accounts"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
+        # The slug names the hotel on the command line and in logs: fixed once created.
+        return ["slug", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+
+    @admin.display(description=_("channels"), ordering="channel_count")
+    def channel_count(self, obj: Tenant) -> int:
+        return obj.channel_count  # type: ignore[attr-defined]  # annotated in get_queryset
+
+    @admin.action(description=_("Deactivate selected hotels"))
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        slugs = list(queryset.values_list("slug", flat=True))
+        for slug in slugs:
+            tenant_deactivate(slug=slug)
+        self.message_user(request, _("%(count)d hotel(s) deactivated.") % {"count": len(slugs)}, messages.SUCCESS)
+
+    @admin.action(description=_("Activate selected hotels"))
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        slugs = list(queryset.values_list("slug", flat=True))
+        for slug in slugs:
+            tenant_activate(slug=slug)
+        self.message_user(request, _("%(count)d hotel(s) activated.") % {"count": len(slugs)}, messages.SUCCESS)
+
+
+@admin.register(ChannelAccount)
+class ChannelAccountAdmin(admin.ModelAdmin):
+    form = ChannelAccountAdminForm
+    list_display = ["__str__", "tenant", "channel", "external_id", "display_name", "is_active", "credentials_set"]
+    list_filter = ["channel", "is_active"]
+    search_fields = ["external_id", "display_name", "tenant__slug", "tenant__name"]
+    list_select_related = ["tenant"]
+    autocomplete_fields = ["tenant"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ChannelAccount | None = None) -> list[str]:
+        # Conversations and guests hang off the account: moving it to another hotel or channel would mix tenants.
+        return ["tenant", "channel", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: ChannelAccount | None = None) -> list[tuple[Any, dict]]:
+        keys = credential_keys_for(obj)
+        return [
+            (None, {"fields": ["tenant", "channel", "external_id", "display_name", "is_active"]}),
+            (
+                _("Credentials (write-only)"),
+                {
+                    "fields": [(credential_field_name(k), credential_clear_field_name(k)) for k in keys],
+                    "description": _(
+                        "Override the environment's values for this account. Stored values are never shown: "
+                        "leave a field blank to keep the current value, tick “clear” to remove it."
+                    ),
+                },
+            ),
+            (_("History"), {"fields": ["created_at", "updated_at"]}),
+        ]
+
+    @admin.display(description=_("credentials"))
+    def credentials_set(self, obj: ChannelAccount) -> str:
+        return credential_summary(obj)
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "tenant", "role", "is_active", "created_at"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["user__username", "user__email", "tenant__slug", "tenant__name"]
+    list_select_related = ["user", "tenant"]
+    autocomplete_fields = ["user", "tenant"]
+    readonly_fields = ["created_at"]
