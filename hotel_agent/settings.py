@@ -259,5 +259,10 @@ CONVERSATION_LOCK_TIMEOUT_SECONDS = env_int("CONVERSATION_LOCK_TIMEOUT_SECONDS",
 CONVERSATION_LOCK_WAIT_SECONDS = env_int("CONVERSATION_LOCK_WAIT_SECONDS", 10)
 OUTBOUND_SEND_LEASE_SECONDS = env_int("OUTBOUND_SEND_LEASE_SECONDS", 120)
 
+# --- NLU ------------------------------------------------------------------------------------------------------
+NLU_MODEL_DIR = env_str("NLU_MODEL_DIR", str(BASE_DIR / "var" / "nlu"))
+# Below this confidence the agent asks a clarification question instead of acting (per-tenant override).
+NLU_CONFIDENCE_THRESHOLD = env_float("NLU_CONFIDENCE_THRESHOLD", 0.45)
+
 # --- demo seed -----------------------------------------------------------------------------------------------
 DEMO_WHATSAPP_PHONE_NUMBER_ID = env_str("DEMO_WHATSAPP_PHONE_NUMBER_ID", "100000000000001")

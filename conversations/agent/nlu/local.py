@@ -1,0 +1,79 @@
+"""The default engine: local, offline, deterministic (scikit-learn linear models over n-grams)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.utils import timezone
+
+from conversations.agent.nlu.base import LANGUAGES, NLUResult
+from conversations.agent.nlu.text import normalize
+from conversations.agent.nlu.training import load_models
+
+# A guest "clearly switches" language when the detector is this sure on a message with this many letters.
+SWITCH_MIN_PROBABILITY = 0.85
+SWITCH_MIN_LETTERS = 12
+
+
+def tenant_today(tenant: Any) -> dt.date:
+    tz_name = getattr(tenant, "timezone", "") or "UTC"
+    try:
+        tz = zoneinfo.ZoneInfo(tz_name)
+    except zoneinfo.ZoneInfoNotFoundError:
+        tz = zoneinfo.ZoneInfo("UTC")
+    return timezone.localdate(timezone=tz)
+
+
+def detect_language(normalized: str, *, current: str | None, default: str) -> tuple[str, float]:
+    """Language of one message. A conversation keeps ``current`` unless the message is long enough and the
+    detector sure enough: "ok", "sí", "no" or "10" never flip a conversation's language."""
+    letters = sum(ch.isalpha() for ch in normalized)
+    if letters == 0:
+        return (current or default), 0.0
+    model = load_models()["language"]
+    probabilities = model.predict_proba([normalized])[0]
+    best_index = int(probabilities.argmax())
+    best, score = str(model.classes_[best_index]), float(probabilities[best_index])
+    if current in LANGUAGES and best != current:
+        if score >= SWITCH_MIN_PROBABILITY and letters >= SWITCH_MIN_LETTERS:
+            return best, score
+        return current, score
+    return best, score
+
+
+class LocalEngine:
+    name = "local"
+
+    def parse(self, text: str, *, tenant: Any, context: dict[str, Any]) -> NLUResult:
+        from conversations.agent.entities import extract_entities
+
+        normalized = normalize(text)
+        default_language = getattr(tenant, "default_language", None) or "es"
+        language, _ = detect_language(normalized, current=context.get("language"), default=default_language)
+        if not normalized:
+            return NLUResult(intent="out_of_scope", confidence=0.0, language=language, engine=self.name)
+        model = load_models()["intent"]
+        probabilities = model.predict_proba([normalized])[0]
+        order = probabilities.argsort()[::-1]
+        classes = model.classes_
+        intent = str(classes[order[0]])
+        confidence = float(probabilities[order[0]])
+        alternatives = tuple((str(classes[i]), round(float(probabilities[i]), 4)) for i in order[1:4])
+        today = context.get("today") or tenant_today(tenant)
+        entities = extract_entities(
+            text,
+            language=language,
+            today=today,
+            room_types=context.get("room_types"),
+            check_in_hint=context.get("check_in"),
+        )
+        return NLUResult(
+            intent=intent,
+            confidence=round(confidence, 4),
+            language=language,
+            entities=entities,
+            alternatives=alternatives,
+            engine=self.name,
+        )

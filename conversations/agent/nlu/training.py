@@ -1,0 +1,190 @@
+"""Training data and the build step of the local engine.
+
+The model is two scikit-learn pipelines (intent, language) over character and word n-grams of the normalized
+text, trained on the repository's hand-written guest messages (``data/train/*.jsonl``, es/en/pt) plus CLINC150
+out-of-scope negatives (``data/clinc150``). The artifact is keyed by a hash of the data and of this code's
+version, so a changed data set is never served by a stale model. ``python manage.py nlu train`` builds it;
+``make run``/``make test`` call that; the engine also builds it on first use when it is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from django.conf import settings
+
+from conversations.agent.nlu.base import INTENTS, LANGUAGES
+from conversations.agent.nlu.text import normalize
+
+logger = structlog.get_logger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+MODEL_VERSION = "local-v1"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    language: str
+    entities: dict[str, Any] | None = None
+
+
+def read_jsonl(path: Path) -> list[Example]:
+    examples = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise ValueError(f"{path}:{number}: each line needs a string 'text'")
+            intent = row.get("intent")
+            if intent is not None and intent not in INTENTS:
+                raise ValueError(f"{path}:{number}: unknown intent {intent!r}")
+            examples.append(
+                Example(
+                    text=row["text"],
+                    intent=intent or "",
+                    language=row.get("language", ""),
+                    entities=row.get("entities"),
+                )
+            )
+    return examples
+
+
+def training_files() -> list[Path]:
+    files = sorted((DATA_DIR / "train").glob("*.jsonl"))
+    files.append(DATA_DIR / "clinc150" / "train.jsonl")
+    return [f for f in files if f.exists()]
+
+
+def training_examples() -> list[Example]:
+    return [example for path in training_files() for example in read_jsonl(path)]
+
+
+def data_fingerprint() -> str:
+    digest = hashlib.sha256(MODEL_VERSION.encode())
+    import sklearn
+
+    digest.update(sklearn.__version__.encode())
+    for path in training_files():
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _vectorizer(*, char_range: tuple[int, int], words: bool):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    parts = [
+        (
+            "char",
+            TfidfVectorizer(analyzer="char_wb", ngram_range=char_range, sublinear_tf=True, min_df=1, dtype="float32"),
+        )
+    ]
+    if words:
+        parts.append(
+            (
+                "word",
+                TfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, 2),
+                    token_pattern=r"(?u)\b\w+\b",
+                    sublinear_tf=True,
+                    dtype="float32",
+                ),
+            )
+        )
+    return FeatureUnion(parts)
+
+
+def build_models(examples: list[Example]) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    texts = [normalize(e.text) for e in examples]
+    intent_model = Pipeline(
+        [
+            ("features", _vectorizer(char_range=(2, 5), words=True)),
+            ("clf", LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced")),
+        ]
+    )
+    intent_model.fit(texts, [e.intent for e in examples])
+
+    lang_rows = [(t, e.language) for t, e in zip(texts, examples, strict=True) if e.language in LANGUAGES]
+    language_model = Pipeline(
+        [
+            ("features", _vectorizer(char_range=(1, 4), words=True)),
+            ("clf", LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")),
+        ]
+    )
+    language_model.fit([t for t, _ in lang_rows], [lang for _, lang in lang_rows])
+    return {"intent": intent_model, "language": language_model}
+
+
+def model_dir() -> Path:
+    return Path(settings.NLU_MODEL_DIR)
+
+
+def model_path(fingerprint: str) -> Path:
+    return model_dir() / f"nlu-{fingerprint}.joblib"
+
+
+def train(*, force: bool = False) -> tuple[Path, bool]:
+    """Build the artifact for the current data unless it exists. Returns (path, built)."""
+    import joblib
+
+    fingerprint = data_fingerprint()
+    path = model_path(fingerprint)
+    if path.exists() and not force:
+        return path, False
+    started = time.perf_counter()
+    examples = training_examples()
+    models = build_models(examples)
+    models["meta"] = {"fingerprint": fingerprint, "examples": len(examples), "version": MODEL_VERSION}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    joblib.dump(models, tmp, compress=3)
+    os.replace(tmp, path)  # atomic: concurrent builders never see half a file
+    for stale in path.parent.glob("nlu-*.joblib"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    logger.info(
+        "nlu_model_built", path=str(path), examples=len(examples), seconds=round(time.perf_counter() - started, 1)
+    )
+    return path, True
+
+
+_loaded: dict[str, Any] | None = None
+_load_lock = threading.Lock()
+
+
+def load_models() -> dict[str, Any]:
+    """The current models, loaded once per process (built first if missing)."""
+    global _loaded
+    if _loaded is not None:
+        return _loaded
+    with _load_lock:
+        if _loaded is None:
+            import joblib
+
+            path, built = train()
+            if built:
+                logger.warning("nlu_model_built_on_first_use", path=str(path))
+            _loaded = joblib.load(path)
+    return _loaded
