@@ -26,6 +26,9 @@ from tenants.services import ResolvedAccount, tenant_resolve
 
 logger = structlog.get_logger(__name__)
 
+# A notification names the numbers of one app's business accounts: a handful. Far more is not Meta.
+MAX_ACCOUNTS_PER_NOTIFICATION = 100
+
 
 @dataclass
 class IngestResult:
@@ -55,13 +58,18 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> IngestResu
     unknown or inactive ``phone_number_id`` are logged and counted, never processed.
     """
     channel = whatsapp.CHANNEL
-    account_ids = whatsapp.account_ids_in(body)
+    account_ids = whatsapp.account_ids_in(body) or set()
+    if len(account_ids) > MAX_ACCOUNTS_PER_NOTIFICATION:
+        # Resolving an account is a query, and it happens before the signature can be checked.
+        raise PayloadError(f"more than {MAX_ACCOUNTS_PER_NOTIFICATION} phone_number_ids in one notification")
     accounts: dict[str, ResolvedAccount | None] = {
-        external_id: tenant_resolve(channel=channel, external_id=external_id) for external_id in account_ids or ()
+        external_id: tenant_resolve(channel=channel, external_id=external_id) for external_id in account_ids
     }
+    # Every known account's secret must validate the signature (its own app secret, else the global one). Unknown
+    # accounts ask for none: nothing is stored for them, and a hotel's own app must not be refused forever because
+    # its batch also names a number we do not serve.
     secrets = {
-        (account.credential("app_secret") if account else "") or settings.WHATSAPP_APP_SECRET
-        for account in accounts.values()
+        account.credential("app_secret") or settings.WHATSAPP_APP_SECRET for account in accounts.values() if account
     } or {settings.WHATSAPP_APP_SECRET}
     whatsapp.verify_signature(body, signature, secrets)
     batch = whatsapp.parse_payload(body)
@@ -87,7 +95,8 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> IngestResu
             result.messages += len(recorded.created)
             result.flagged += recorded.flagged
             result.duplicates += recorded.duplicates
-            for update in statuses:
+            # Statuses only move forward, so their order is free: take message rows in one order (no deadlocks).
+            for update in sorted(statuses, key=lambda s: s.provider_message_id):
                 message_status_apply(account=account, update=update)
                 result.statuses += 1
     if result.duplicates:

@@ -61,8 +61,8 @@ def distributed_lock(
         _audit(tenant_id=tenant_id, resource=resource, owner=owner, action=LockAction.CONTENDED)
         raise LockNotAcquired(key)
     acquired_at = time.monotonic()
-    _audit(tenant_id=tenant_id, resource=resource, owner=owner, action=LockAction.ACQUIRED)
-    try:
+    try:  # from here on the lock is ours: whatever fails (even the audit write) must release it
+        _audit(tenant_id=tenant_id, resource=resource, owner=owner, action=LockAction.ACQUIRED)
         yield owner
     finally:
         held_ms = int((time.monotonic() - acquired_at) * 1000)

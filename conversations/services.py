@@ -93,17 +93,33 @@ def _is_flooding(*, guest: Guest, now) -> bool:
 
 def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) -> InboundResult:
     """Store a provider batch for one account in one transaction; enqueue processing of each new, unflagged message
-    once the transaction commits. A message already stored (same provider id on the same account) is a no-op."""
+    once the transaction commits. A message already stored (same provider id on the same account) is not stored
+    again; if it was never answered (its processing was lost, e.g. the broker was down when the first delivery
+    committed) the redelivery enqueues it again — processing is idempotent.
+
+    Rows are written guest by guest in address order (each guest's messages keep their order): concurrent batches
+    naming the same guests then lock their guest and conversation rows in the same order and cannot deadlock."""
     from conversations.tasks import process_inbound
 
     result = InboundResult()
     with transaction.atomic():
-        for unified in messages:
-            existing = Message.objects.filter(
-                channel_account_id=account.account_id, provider_message_id=unified.provider_message_id
-            ).exists()
-            if existing:
+        for unified in sorted(messages, key=lambda m: m.guest_address):
+            existing = (
+                Message.objects.filter(
+                    channel_account_id=account.account_id, provider_message_id=unified.provider_message_id
+                )
+                .values("pk", "direction", "processed_at", "flagged")
+                .first()
+            )
+            if existing is not None:
                 result.duplicates += 1
+                if (
+                    existing["direction"] == Direction.INBOUND
+                    and not existing["processed_at"]
+                    and not existing["flagged"]
+                ):
+                    logger.info("inbound_redelivered_unanswered", message_id=existing["pk"])
+                    transaction.on_commit(lambda pk=existing["pk"]: process_inbound.delay(pk))
                 continue
             now = timezone.now()
             guest = guest_get_or_create(account=account, address=unified.guest_address, name=unified.guest_name)

@@ -3,6 +3,7 @@ parallel workers must converge on one stored message, one guest, one conversatio
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from channels_gateway.services import outbound_send
+from conversations import services as conversation_services
 from conversations.models import Conversation, DeliveryStatus, Direction, Guest, Message, MessageKind, Sender
 from conversations.services import inbound_process
 from tests import whatsapp_payloads as wa
@@ -136,3 +138,39 @@ def test_two_workers_sending_the_same_reply_send_it_once(transactional_db, whats
     reply.refresh_from_db()
     assert reply.status == DeliveryStatus.SENT
     assert reply.send_attempts == 1
+
+
+def test_batches_naming_the_same_guests_in_opposite_orders_do_not_deadlock(
+    transactional_db, whatsapp_account, monkeypatch
+):
+    """Each batch stores its first message, then both wait for each other before their second one: rows locked in
+    payload order would deadlock (PostgreSQL kills one with a 500, Meta retries); in a fixed order they queue."""
+    for phone in ("34600000001", "34600000002"):
+        guest = GuestFactory(tenant=whatsapp_account.tenant, address=phone, display_name="Sheena Nelson")
+        ConversationFactory(tenant=whatsapp_account.tenant, guest=guest, channel_account=whatsapp_account)
+    both_on_their_second_message = threading.Barrier(2)
+    calls = threading.local()
+    is_flooding = conversation_services._is_flooding
+
+    def is_flooding_then_meet(**kwargs):
+        calls.count = getattr(calls, "count", 0) + 1
+        if calls.count == 2:
+            with contextlib.suppress(threading.BrokenBarrierError):  # the other batch may be queued behind us
+                both_on_their_second_message.wait(timeout=1)
+        return is_flooding(**kwargs)
+
+    monkeypatch.setattr(conversation_services, "_is_flooding", is_flooding_then_meet)
+    forward = [wa.text_message("a1", sender="34600000001"), wa.text_message("b1", sender="34600000002")]
+    backward = [wa.text_message("b2", sender="34600000002"), wa.text_message("a2", sender="34600000001")]
+    bodies = [wa.encode(wa.envelope(whatsapp_account.external_id, messages=m)) for m in (forward, backward)]
+
+    results = run_concurrently([post(body) for body in bodies])
+
+    assert [status for status, _ in results] == [200, 200]
+    assert sorted(Message.objects.filter(direction=Direction.INBOUND).values_list("text", flat=True)) == [
+        "a1",
+        "a2",
+        "b1",
+        "b2",
+    ]
+    assert Message.objects.filter(direction=Direction.OUTBOUND, sender=Sender.BOT).count() == 4

@@ -6,6 +6,7 @@ import pytest
 from django.utils import translation
 from django.utils.translation import gettext
 
+from conversations import locks
 from conversations.locks import LockNotAcquired, distributed_lock
 from conversations.models import (
     ConversationStatus,
@@ -179,6 +180,22 @@ def test_busy_conversation_lock_is_not_processed_and_audited_as_contended(make_i
     assert message.processed_at is None
     assert LockAudit.objects.filter(action=LockAction.CONTENDED).count() == 1
     assert run(inbound_process, message_id=message.pk)[0] == "replied"  # once the lock is free
+
+
+def test_lock_is_released_even_when_the_audit_write_fails(conversation, monkeypatch, settings):
+    settings.CONVERSATION_LOCK_WAIT_SECONDS = 0
+    resource = f"conversation:{conversation.pk}"
+
+    def failing_audit(**kwargs):
+        raise RuntimeError("audit table unavailable")
+
+    monkeypatch.setattr(locks, "_audit", failing_audit)
+    with pytest.raises(RuntimeError), distributed_lock(tenant_id=conversation.tenant_id, resource=resource):
+        pass  # never reached
+    monkeypatch.undo()
+
+    with distributed_lock(tenant_id=conversation.tenant_id, resource=resource) as owner:  # free again at once
+        assert owner
 
 
 @pytest.mark.parametrize(

@@ -174,6 +174,34 @@ def test_batch_naming_accounts_with_different_secrets_is_refused(
     assert_nothing_stored(delivery)
 
 
+def test_unknown_number_in_a_batch_does_not_require_the_global_secret(whatsapp_account, deliver):
+    """A hotel with its own Meta app may have numbers we do not serve in the same batch: its secret is enough."""
+    whatsapp_account.credentials = {"app_secret": "hotel-own-app-secret"}
+    whatsapp_account.save()
+    payload = wa.batch(
+        [
+            [wa.change_value(whatsapp_account.external_id, messages=[wa.text_message("Hola")])],
+            [wa.change_value("999999999999999", messages=[wa.text_message("not ours")])],
+        ]
+    )
+
+    delivery = deliver(payload, secret="hotel-own-app-secret")
+
+    assert delivery.status_code == 200
+    assert delivery.json()["unknown_accounts"] == 1
+    assert list(inbound().values_list("text", flat=True)) == ["Hola"]
+
+
+def test_notification_naming_too_many_numbers_is_refused_without_resolving_them(db, deliver, django_assert_num_queries):
+    payload = wa.batch([[wa.change_value(f"1{n:014d}", statuses=[]) for n in range(101)]])
+
+    with django_assert_num_queries(0):
+        delivery = deliver(payload)
+
+    assert delivery.status_code == 400
+    assert_nothing_stored(delivery)
+
+
 def test_unsigned_garbage_is_refused_before_parsing(deliver, whatsapp_account):
     body = wa.malformed_bodies(whatsapp_account.external_id)["changes not a list"]
 
@@ -358,6 +386,52 @@ def test_duplicate_delivery_is_stored_and_answered_once(whatsapp_account, delive
     assert inbound().count() == 1
     assert bot_replies().count() == 1
     assert metric("webhook_duplicates_total", channel="whatsapp") == duplicates_before + 1
+
+
+def test_redelivery_of_a_stored_but_unanswered_message_answers_it(whatsapp_account, deliver):
+    """The first delivery committed but its processing was lost (e.g. the broker refused the task and Meta got a
+    500): Meta's redelivery must not be dropped as a plain duplicate."""
+    conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
+    stored = MessageFactory(
+        conversation=conversation,
+        direction=Direction.INBOUND,
+        sender=Sender.GUEST,
+        status=DeliveryStatus.RECEIVED,
+        text="Hola",
+        provider_message_id="wamid.lost",
+    )
+
+    delivery = deliver(
+        wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola", message_id="wamid.lost")])
+    )
+
+    assert delivery.status_code == 200
+    assert delivery.json()["duplicates"] == 1
+    assert inbound().count() == 1
+    assert bot_replies().get().reply_to_id == stored.pk
+    stored.refresh_from_db()
+    assert stored.processed_at is not None
+
+
+def test_redelivery_of_a_flagged_message_stays_unanswered(whatsapp_account, deliver):
+    conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
+    MessageFactory(
+        conversation=conversation,
+        direction=Direction.INBOUND,
+        sender=Sender.GUEST,
+        status=DeliveryStatus.RECEIVED,
+        provider_message_id="wamid.flagged",
+        flagged=True,
+        flag_reason="flood",
+    )
+
+    delivery = deliver(
+        wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("x", message_id="wamid.flagged")])
+    )
+
+    assert delivery.status_code == 200
+    assert delivery.callbacks == []
+    assert bot_replies().count() == 0
 
 
 def test_same_message_twice_in_one_batch_is_stored_once(whatsapp_account, deliver):
