@@ -26,16 +26,16 @@ def tenant_today(tenant: Any) -> dt.date:
     return timezone.localdate(timezone=tz)
 
 
-def detect_language(normalized: str, *, current: str | None, default: str) -> tuple[str, float]:
+def choose_language(
+    normalized: str, probabilities: Any, classes: Any, *, current: str | None, default: str
+) -> tuple[str, float]:
     """Language of one message. A conversation keeps ``current`` unless the message is long enough and the
     detector sure enough: "ok", "sí", "no" or "10" never flip a conversation's language."""
     letters = sum(ch.isalpha() for ch in normalized)
     if letters == 0:
         return (current or default), 0.0
-    model = load_models()["language"]
-    probabilities = model.predict_proba([normalized])[0]
     best_index = int(probabilities.argmax())
-    best, score = str(model.classes_[best_index]), float(probabilities[best_index])
+    best, score = str(classes[best_index]), float(probabilities[best_index])
     if current in LANGUAGES and best != current:
         if score >= SWITCH_MIN_PROBABILITY and letters >= SWITCH_MIN_LETTERS:
             return best, score
@@ -51,13 +51,21 @@ class LocalEngine:
 
         normalized = normalize(text)
         default_language = getattr(tenant, "default_language", None) or "es"
-        language, _ = detect_language(normalized, current=context.get("language"), default=default_language)
+        current = context.get("language")
         if not normalized:
-            return NLUResult(intent="out_of_scope", confidence=0.0, language=language, engine=self.name)
-        model = load_models()["intent"]
-        probabilities = model.predict_proba([normalized])[0]
+            return NLUResult(intent="out_of_scope", confidence=0.0, language=current or default_language)
+        models = load_models()
+        features = models.features([normalized])
+        language, _ = choose_language(
+            normalized,
+            models.language_clf.predict_proba(features)[0],
+            models.language_clf.classes_,
+            current=current,
+            default=default_language,
+        )
+        probabilities = models.intent_clf.predict_proba(features)[0]
         order = probabilities.argsort()[::-1]
-        classes = model.classes_
+        classes = models.intent_clf.classes_
         intent = str(classes[order[0]])
         confidence = float(probabilities[order[0]])
         alternatives = tuple((str(classes[i]), round(float(probabilities[i]), 4)) for i in order[1:4])

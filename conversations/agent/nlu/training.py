@@ -80,60 +80,51 @@ def data_fingerprint() -> str:
     import sklearn
 
     digest.update(sklearn.__version__.encode())
+    digest.update(Path(__file__).read_bytes())  # a change to the training code is a new model
+    digest.update((Path(__file__).parent / "text.py").read_bytes())
     for path in training_files():
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def _vectorizer(*, char_range: tuple[int, int], words: bool):
+class FeaturizedModels:
+    """One n-gram featurization shared by the intent and the language classifiers (one transform per message)."""
+
+    def __init__(self, char_vectorizer: Any, word_vectorizer: Any, intent_clf: Any, language_clf: Any) -> None:
+        self.char_vectorizer = char_vectorizer
+        self.word_vectorizer = word_vectorizer
+        self.intent_clf = intent_clf
+        self.language_clf = language_clf
+
+    def features(self, normalized_texts: list[str]):
+        from scipy.sparse import hstack
+
+        return hstack(
+            [self.char_vectorizer.transform(normalized_texts), self.word_vectorizer.transform(normalized_texts)],
+            format="csr",
+        )
+
+
+def build_models(examples: list[Example]) -> FeaturizedModels:
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
-
-    parts = [
-        (
-            "char",
-            TfidfVectorizer(analyzer="char_wb", ngram_range=char_range, sublinear_tf=True, min_df=1, dtype="float32"),
-        )
-    ]
-    if words:
-        parts.append(
-            (
-                "word",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=(1, 2),
-                    token_pattern=r"(?u)\b\w+\b",
-                    sublinear_tf=True,
-                    dtype="float32",
-                ),
-            )
-        )
-    return FeatureUnion(parts)
-
-
-def build_models(examples: list[Example]) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
 
     texts = [normalize(e.text) for e in examples]
-    intent_model = Pipeline(
-        [
-            ("features", _vectorizer(char_range=(2, 5), words=True)),
-            ("clf", LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced")),
-        ]
+    char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True, min_df=1)
+    word_vectorizer = TfidfVectorizer(
+        analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", sublinear_tf=True
     )
-    intent_model.fit(texts, [e.intent for e in examples])
+    features = hstack([char_vectorizer.fit_transform(texts), word_vectorizer.fit_transform(texts)], format="csr")
 
-    lang_rows = [(t, e.language) for t, e in zip(texts, examples, strict=True) if e.language in LANGUAGES]
-    language_model = Pipeline(
-        [
-            ("features", _vectorizer(char_range=(1, 4), words=True)),
-            ("clf", LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")),
-        ]
-    )
-    language_model.fit([t for t, _ in lang_rows], [lang for _, lang in lang_rows])
-    return {"intent": intent_model, "language": language_model}
+    intent_clf = LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced")
+    intent_clf.fit(features, [e.intent for e in examples])
+
+    rows = [i for i, e in enumerate(examples) if e.language in LANGUAGES]
+    language_clf = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
+    language_clf.fit(features[rows], [examples[i].language for i in rows])
+    return FeaturizedModels(char_vectorizer, word_vectorizer, intent_clf, language_clf)
 
 
 def model_dir() -> Path:
@@ -154,8 +145,10 @@ def train(*, force: bool = False) -> tuple[Path, bool]:
         return path, False
     started = time.perf_counter()
     examples = training_examples()
-    models = build_models(examples)
-    models["meta"] = {"fingerprint": fingerprint, "examples": len(examples), "version": MODEL_VERSION}
+    models = {
+        "models": build_models(examples),
+        "meta": {"fingerprint": fingerprint, "examples": len(examples), "version": MODEL_VERSION},
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
@@ -170,11 +163,11 @@ def train(*, force: bool = False) -> tuple[Path, bool]:
     return path, True
 
 
-_loaded: dict[str, Any] | None = None
+_loaded: FeaturizedModels | None = None
 _load_lock = threading.Lock()
 
 
-def load_models() -> dict[str, Any]:
+def load_models() -> FeaturizedModels:
     """The current models, loaded once per process (built first if missing)."""
     global _loaded
     if _loaded is not None:
@@ -186,5 +179,5 @@ def load_models() -> dict[str, Any]:
             path, built = train()
             if built:
                 logger.warning("nlu_model_built_on_first_use", path=str(path))
-            _loaded = joblib.load(path)
+            _loaded = joblib.load(path)["models"]
     return _loaded
