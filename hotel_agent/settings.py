@@ -264,5 +264,18 @@ NLU_MODEL_DIR = env_str("NLU_MODEL_DIR", str(BASE_DIR / "var" / "nlu"))
 # Below this confidence the agent asks a clarification question instead of acting (per-tenant override).
 NLU_CONFIDENCE_THRESHOLD = env_float("NLU_CONFIDENCE_THRESHOLD", 0.45)
 
+# Optional LLM engine (off by default; per tenant through the ``nlp.llm.enabled`` flag): any OpenAI-compatible
+# chat-completions endpoint. Errors and timeouts fall back to the local engine.
+LLM_API_BASE_URL = env_str("LLM_API_BASE_URL", "https://api.openai.com/v1")
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+LLM_MODEL = env_str("LLM_MODEL", "gpt-4o-mini")
+LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 4.0)
+
+# --- sessions --------------------------------------------------------------------------------------------------
+SESSION_TTL_HOURS = env_int("SESSION_TTL_HOURS", 24)
+
+# --- feature flags ---------------------------------------------------------------------------------------------
+FEATURE_FLAGS_CACHE_SECONDS = env_int("FEATURE_FLAGS_CACHE_SECONDS", 10)
+
 # --- demo seed -----------------------------------------------------------------------------------------------
 DEMO_WHATSAPP_PHONE_NUMBER_ID = env_str("DEMO_WHATSAPP_PHONE_NUMBER_ID", "100000000000001")
