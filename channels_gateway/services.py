@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import random
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from conversations.services import (
     outbound_mark_sent,
     outbound_release,
 )
+from tenants.models import ChannelAccount
 from tenants.services import ResolvedAccount, tenant_resolve
 
 logger = structlog.get_logger(__name__)
@@ -43,12 +45,15 @@ class IngestResult:
 
 
 def whatsapp_verify_token_matches(token: str | None) -> bool:
-    import hmac
-
+    """Whether ``token`` is the global verify token or the ``verify_token`` credential of an active WhatsApp account
+    (a hotel with its own Meta app subscribes its own callback; the challenge does not say which number it is for)."""
     if not token:
         return False
     candidates = [settings.WHATSAPP_VERIFY_TOKEN] if settings.WHATSAPP_VERIFY_TOKEN else []
-    return any(hmac.compare_digest(token.encode(), c.encode()) for c in candidates)
+    accounts = ChannelAccount.objects.filter(channel=whatsapp.CHANNEL, is_active=True, tenant__is_active=True)
+    candidates += [account.credential("verify_token") for account in accounts.only("credentials")]
+    matches = [hmac.compare_digest(token.encode(), c.encode()) for c in candidates if c]  # all compared: no early exit
+    return any(matches)
 
 
 def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> IngestResult:

@@ -212,7 +212,7 @@ def test_unsigned_garbage_is_refused_before_parsing(deliver, whatsapp_account):
 
 
 # --- verification GET -----------------------------------------------------------------------------------------
-def test_verification_echoes_the_challenge(client, settings):
+def test_verification_echoes_the_challenge(db, client, settings):
     settings.WHATSAPP_VERIFY_TOKEN = "verify-me"
 
     response = client.get(
@@ -236,7 +236,7 @@ def test_verification_echoes_the_challenge(client, settings):
     ],
     ids=["wrong token", "wrong mode", "no challenge", "empty challenge", "no token", "nothing"],
 )
-def test_verification_refuses(client, settings, params):
+def test_verification_refuses(db, client, settings, params):
     settings.WHATSAPP_VERIFY_TOKEN = "verify-me"
 
     response = client.get(wa.WEBHOOK_URL, params)
@@ -245,7 +245,30 @@ def test_verification_refuses(client, settings, params):
     assert b"1158201444" not in response.content
 
 
-def test_verification_refuses_everything_without_a_configured_token(client, settings):
+def test_verification_accepts_an_accounts_own_verify_token(client, settings, whatsapp_account):
+    settings.WHATSAPP_VERIFY_TOKEN = "verify-me"
+    whatsapp_account.credentials = {"verify_token": "hotel-own-verify-token"}
+    whatsapp_account.save()
+    params = {"hub.mode": "subscribe", "hub.verify_token": "hotel-own-verify-token", "hub.challenge": "42"}
+
+    response = client.get(wa.WEBHOOK_URL, params)
+
+    assert response.status_code == 200
+    assert response.content == b"42"
+
+
+def test_verification_refuses_an_inactive_accounts_verify_token(client, settings, whatsapp_account):
+    whatsapp_account.credentials = {"verify_token": "hotel-own-verify-token"}
+    whatsapp_account.is_active = False
+    whatsapp_account.save()
+    params = {"hub.mode": "subscribe", "hub.verify_token": "hotel-own-verify-token", "hub.challenge": "42"}
+
+    response = client.get(wa.WEBHOOK_URL, params)
+
+    assert response.status_code == 403
+
+
+def test_verification_refuses_everything_without_a_configured_token(db, client, settings):
     settings.WHATSAPP_VERIFY_TOKEN = ""
 
     response = client.get(wa.WEBHOOK_URL, {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"})
