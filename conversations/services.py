@@ -117,6 +117,7 @@ def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) 
                     existing["direction"] == Direction.INBOUND
                     and not existing["processed_at"]
                     and not existing["flagged"]
+                    and existing["pk"] not in result.created  # the same id twice in this batch: enqueued already
                 ):
                     logger.info("inbound_redelivered_unanswered", message_id=existing["pk"])
                     transaction.on_commit(lambda pk=existing["pk"]: process_inbound.delay(pk))

@@ -15,7 +15,16 @@ from prometheus_client import REGISTRY
 
 from channels_gateway.services import outbound_send
 from conversations import services as conversation_services
-from conversations.models import Conversation, DeliveryStatus, Direction, Guest, Message, MessageKind, Sender
+from conversations.models import (
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Guest,
+    Message,
+    MessageKind,
+    Sender,
+)
 from conversations.services import inbound_process
 from tests import whatsapp_payloads as wa
 from tests.conftest import REAL_POSTGRES
@@ -174,3 +183,23 @@ def test_batches_naming_the_same_guests_in_opposite_orders_do_not_deadlock(
         "b2",
     ]
     assert Message.objects.filter(direction=Direction.OUTBOUND, sender=Sender.BOT).count() == 4
+
+
+def test_returning_guest_writing_twice_at_once_reopens_one_conversation(transactional_db, whatsapp_account):
+    guest = GuestFactory(tenant=whatsapp_account.tenant, address="34622222222", display_name="Sheena Nelson")
+    closed = ConversationFactory(
+        tenant=whatsapp_account.tenant, guest=guest, channel_account=whatsapp_account, status=ConversationStatus.CLOSED
+    )
+    bodies = [
+        wa.encode(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message(text, sender="34622222222")]))
+        for text in ("Hola de nuevo", "¿Seguís ahí?")
+    ]
+
+    results = run_concurrently([post(body) for body in bodies])
+
+    assert [status for status, _ in results] == [200, 200]
+    assert Guest.objects.count() == 1
+    reopened = Conversation.objects.exclude(pk=closed.pk).get()
+    assert reopened.status == ConversationStatus.BOT
+    assert Message.objects.filter(direction=Direction.INBOUND, conversation=reopened).count() == 2
+    assert not Message.objects.filter(conversation=closed).exists()

@@ -406,6 +406,7 @@ def test_duplicate_delivery_is_stored_and_answered_once(whatsapp_account, delive
     assert second.status_code == 200
     assert second.json()["messages"] == 0
     assert second.json()["duplicates"] == 1
+    assert second.callbacks == []  # an answered message enqueues nothing again
     assert inbound().count() == 1
     assert bot_replies().count() == 1
     assert metric("webhook_duplicates_total", channel="whatsapp") == duplicates_before + 1
@@ -466,6 +467,7 @@ def test_same_message_twice_in_one_batch_is_stored_once(whatsapp_account, delive
     assert delivery.json()["duplicates"] == 1
     assert inbound().count() == 1
     assert bot_replies().count() == 1
+    assert len(delivery.callbacks) == 2  # one processing task, one send task
 
 
 def test_same_provider_id_on_two_accounts_are_two_messages(whatsapp_account, other_tenant_account, deliver):
