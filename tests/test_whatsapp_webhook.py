@@ -653,6 +653,16 @@ def test_oversized_body_is_refused_before_reading(whatsapp_account, deliver, set
     assert_nothing_stored(delivery)
 
 
+def test_body_exactly_at_the_limit_is_accepted(whatsapp_account, deliver, settings):
+    body = wa.encode(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")]))
+    settings.WEBHOOK_MAX_BODY_BYTES = len(body)
+
+    delivery = deliver(body)
+
+    assert delivery.status_code == 200
+    assert inbound().count() == 1
+
+
 @pytest.mark.parametrize("name", list(wa.malformed_bodies("106540352242922")))
 def test_malformed_payload_with_valid_signature_is_400_and_nothing_stored(whatsapp_account, deliver, name):
     body = wa.malformed_bodies(whatsapp_account.external_id)[name]
