@@ -8,18 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from tenants.flags import DEFAULT_FLAGS, FLAG_DESCRIPTIONS, flag_cache_invalidate
 from tenants.forms import (
     ChannelAccountAdminForm,
     credential_clear_field_name,
     credential_field_name,
     credential_keys_for,
 )
-from tenants.models import ChannelAccount, StaffMembership, Tenant
+from tenants.models import (
+    ChannelAccount,
+    FeatureFlag,
+    HotelProfile,
+    KnowledgeEntry,
+    StaffMembership,
+    Tenant,
+)
 from tenants.services import channel_account_credential_status, tenant_activate, tenant_deactivate
 
 
@@ -125,3 +135,117 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "tenant"]
     autocomplete_fields = ["user", "tenant"]
     readonly_fields = ["created_at"]
+
+
+# --- feature flags ------------------------------------------------------------------------------------------------
+class FeatureFlagAdminForm(forms.ModelForm):
+    """The name is picked from the flags the code knows: an override of an unknown flag cannot be created."""
+
+    name = forms.ChoiceField(choices=())
+
+    class Meta:
+        model = FeatureFlag
+        fields = ["name", "tenant", "enabled"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "name" in self.fields:
+            self.fields["name"].choices = [
+                (name, f"{name} — {FLAG_DESCRIPTIONS[name]}") for name in sorted(DEFAULT_FLAGS)
+            ]
+        if "tenant" in self.fields:
+            self.fields["tenant"].help_text = _("Leave empty for a global override (every hotel without its own).")
+
+
+@admin.register(FeatureFlag)
+class FeatureFlagAdmin(admin.ModelAdmin):
+    """Overrides only; ``manage.py flags list`` shows every flag with its effective value. Saves and deletes drop
+    the cached values like ``tenants.flags.flag_set`` / ``flag_unset`` do."""
+
+    form = FeatureFlagAdminForm
+    list_display = ["name", "scope", "enabled", "default", "updated_at"]
+    list_filter = ["enabled", "name", ("tenant", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "tenant__slug", "tenant__name"]
+    list_select_related = ["tenant"]
+    autocomplete_fields = ["tenant"]
+    ordering = ["name", "tenant__slug"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: FeatureFlag | None = None) -> list[str]:
+        # Renaming or moving an override would leave the old scope's cached value behind: delete and add instead.
+        return ["name", "tenant", "updated_at"] if obj else ["updated_at"]
+
+    @admin.display(description=_("hotel"), ordering="tenant__slug")
+    def scope(self, obj: FeatureFlag) -> str:
+        return obj.tenant.slug if obj.tenant_id else _("all hotels (global)")
+
+    @admin.display(description=_("default"), boolean=True)
+    def default(self, obj: FeatureFlag) -> bool | None:
+        return DEFAULT_FLAGS.get(obj.name)
+
+    def save_model(self, request: HttpRequest, obj: FeatureFlag, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        flag_cache_invalidate(obj.name, tenant=obj.tenant_id)
+
+    def delete_model(self, request: HttpRequest, obj: FeatureFlag) -> None:
+        name, tenant_id = obj.name, obj.tenant_id
+        super().delete_model(request, obj)
+        flag_cache_invalidate(name, tenant=tenant_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[FeatureFlag]) -> None:
+        scopes = list(queryset.values_list("name", "tenant_id"))
+        super().delete_queryset(request, queryset)
+        for name, tenant_id in scopes:
+            flag_cache_invalidate(name, tenant=tenant_id)
+
+
+# --- hotel knowledge ----------------------------------------------------------------------------------------------
+@admin.register(HotelProfile)
+class HotelProfileAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "city", "phone", "check_in_time", "check_out_time", "reception_hours", "updated_at"]
+    search_fields = ["tenant__slug", "tenant__name", "city", "address"]
+    list_select_related = ["tenant"]
+    autocomplete_fields = ["tenant"]
+    readonly_fields = ["updated_at"]
+    fieldsets = [
+        (None, {"fields": ["tenant"]}),
+        (
+            _("Location"),
+            {"fields": ["address", "postal_code", "city", "country", ("latitude", "longitude"), "map_url"]},
+        ),
+        (_("Contact"), {"fields": ["phone", "email", "website"]}),
+        (
+            _("Times"),
+            {
+                "fields": [
+                    ("check_in_time", "check_out_time"),
+                    "reception_24h",
+                    ("reception_opens", "reception_closes"),
+                ],
+                "description": _(
+                    "Times are local to the hotel's time zone. Outside reception hours urgent messages go to staff."
+                ),
+            },
+        ),
+        (None, {"fields": ["currency", "updated_at"]}),
+    ]
+
+    @admin.display(description=_("reception"))
+    def reception_hours(self, obj: HotelProfile) -> str:
+        if obj.reception_24h:
+            return "24 h"
+        return f"{obj.reception_opens:%H:%M}–{obj.reception_closes:%H:%M}"
+
+
+@admin.register(KnowledgeEntry)
+class KnowledgeEntryAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "topic", "language", "answer_preview", "updated_at"]
+    list_filter = ["tenant", "topic", "language"]
+    search_fields = ["answer", "tenant__slug", "tenant__name"]
+    list_select_related = ["tenant"]
+    autocomplete_fields = ["tenant"]
+    readonly_fields = ["updated_at"]
+    ordering = ["tenant__slug", "topic", "language"]
+
+    @admin.display(description=_("answer"))
+    def answer_preview(self, obj: KnowledgeEntry) -> str:
+        return Truncator(obj.answer).chars(90)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -106,3 +107,147 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant.slug} ({self.role})"
+
+
+# --- feature flags (``tenants.flags``) --------------------------------------------------------------------------
+class FeatureFlag(models.Model):
+    """An override of one of ``tenants.flags.DEFAULT_FLAGS``: for one hotel, or for all of them (``tenant`` null).
+
+    Written only through ``tenants.flags`` (or the admin, which calls its invalidation), so caches follow.
+    """
+
+    name = models.CharField(max_length=100)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="feature_flags")
+    enabled = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "tenant_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "tenant"],
+                name="uniq_feature_flag_name_tenant",
+                violation_error_message=_("This hotel already has an override for this flag."),
+            ),
+            # NULLs are distinct in a unique index: the global row needs its own partial constraint.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(tenant__isnull=True),
+                name="uniq_feature_flag_global",
+                violation_error_message=_("There is already a global override for this flag."),
+            ),
+        ]
+        verbose_name = _("feature flag")
+        verbose_name_plural = _("feature flags")
+
+    def __str__(self) -> str:
+        scope = self.tenant.slug if self.tenant_id else "global"
+        return f"{self.name} [{scope}] = {'on' if self.enabled else 'off'}"
+
+
+# --- hotel knowledge (``tenants.knowledge``) --------------------------------------------------------------------
+class HotelProfile(models.Model):
+    """Facts about a hotel the agent quotes: where it is, how to reach it, its times and its reception hours."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="profile")
+    address = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    map_url = models.URLField(max_length=500, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    check_in_time = models.TimeField(default=datetime.time(15, 0))
+    check_out_time = models.TimeField(default=datetime.time(12, 0))
+    reception_24h = models.BooleanField(
+        _("reception open 24 h"), default=False, help_text=_("When set, the opening hours below are ignored.")
+    )
+    reception_opens = models.TimeField(default=datetime.time(8, 0))
+    reception_closes = models.TimeField(
+        default=datetime.time(23, 0), help_text=_("May be earlier than the opening time: the hours cross midnight.")
+    )
+    currency = models.CharField(
+        max_length=3,
+        default="EUR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 4217 code such as EUR."))],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("hotel profile")
+        verbose_name_plural = _("hotel profiles")
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug} profile"
+
+
+class KnowledgeTopic(models.TextChoices):
+    WIFI = "wifi", _("Wi-Fi")
+    PARKING = "parking", _("Parking")
+    BREAKFAST = "breakfast", _("Breakfast")
+    POOL = "pool", _("Pool")
+    GYM = "gym", _("Gym")
+    SPA = "spa", _("Spa")
+    PETS = "pets", _("Pets")
+    CHECKIN_CHECKOUT = "checkin_checkout", _("Check-in and check-out")
+    PAYMENT = "payment", _("Payment")
+    INVOICE = "invoice", _("Invoices")
+    SHUTTLE = "shuttle", _("Airport shuttle and transfers")
+    ACCESSIBILITY = "accessibility", _("Accessibility")
+    LUGGAGE = "luggage", _("Luggage storage")
+    SMOKING = "smoking", _("Smoking")
+    RESTAURANT = "restaurant", _("Restaurant and bar")
+    LOCATION_DIRECTIONS = "location_directions", _("Address and directions")
+    LOCATION_DISTANCES = "location_distances", _("Distances")
+    CANCELLATION_POLICY = "cancellation_policy", _("Cancellation policy")
+    CHILDREN_POLICY = "children_policy", _("Children policy")
+
+
+class KnowledgeEntryQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant | int | None) -> KnowledgeEntryQuerySet:
+        """Fails closed: no tenant, no rows."""
+        if tenant is None:
+            return self.none()
+        return self.filter(tenant_id=tenant if isinstance(tenant, int) else tenant.pk)
+
+
+class KnowledgeEntry(models.Model):
+    """One answer of one hotel about one topic, in one language. Edited by the hotel in the admin."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="knowledge_entries")
+    topic = models.CharField(max_length=32, choices=KnowledgeTopic.choices)
+    language = models.CharField(max_length=5, choices=SUPPORTED_LANGUAGES)
+    answer = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = KnowledgeEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tenant_id", "topic", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "topic", "language"],
+                name="uniq_knowledge_tenant_topic_language",
+                violation_error_message=_("This hotel already has an answer for this topic in this language."),
+            ),
+        ]
+        verbose_name = _("knowledge entry")
+        verbose_name_plural = _("knowledge entries")
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug}: {self.topic} ({self.language})"
