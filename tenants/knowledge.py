@@ -16,6 +16,8 @@ import unicodedata
 import zoneinfo
 from collections.abc import Iterable
 
+from django.db import transaction
+
 from tenants.models import SUPPORTED_LANGUAGES, HotelProfile, KnowledgeEntry, KnowledgeTopic, Tenant
 
 LANGUAGES = tuple(code for code, _label in SUPPORTED_LANGUAGES)
@@ -88,6 +90,22 @@ def is_within_business_hours(tenant: Tenant | int, at: dt.datetime) -> bool:
     return hours_contain(profile.reception_opens, profile.reception_closes, local.time().replace(tzinfo=None))
 
 
+# --- services -------------------------------------------------------------------------------------------------
+def knowledge_seed_demo(tenant: Tenant) -> HotelProfile:
+    """Give ``tenant`` the demo hotel's profile and its answers to every topic in es, en and pt. Idempotent: rerun
+    it to restore the demo texts."""
+    from tenants.knowledge_seed import DEMO_ANSWERS, DEMO_PROFILE
+
+    with transaction.atomic():
+        profile, _created = HotelProfile.objects.update_or_create(tenant=tenant, defaults=DEMO_PROFILE)
+        for topic, answers in DEMO_ANSWERS.items():
+            for language, answer in answers.items():
+                KnowledgeEntry.objects.update_or_create(
+                    tenant=tenant, topic=topic, language=language, defaults={"answer": answer}
+                )
+    return profile
+
+
 # --- topic matcher ----------------------------------------------------------------------------------------------
 def normalize(text: str) -> str:
     """Lower case, accents and punctuation gone, single spaces: "¿Contraseña del Wi-Fi?" → "contrasena del wi fi"."""
@@ -98,8 +116,8 @@ def normalize(text: str) -> str:
 
 # (topic, {language or "*": patterns}). Checked in this order, first hit wins: specific amenities come before the
 # generic cues ("a qué hora", "dónde", "cerca") that also appear in questions about them. Patterns are written
-# for normalized text (no accents, no punctuation) and matched on word boundaries. A word that means something
-# else in another language ("mala": bad in es, suitcase in pt) is listed under its language only.
+# for normalized text (no accents, no punctuation) and matched on word boundaries. Under "xx!" go false friends,
+# words that only count when the guest writes language xx ("malas": suitcases in pt, "bad" in es).
 _W = r"w+[iy]+ ?f+[iy]+"  # wifi, wi fi, wiffi, wify
 _RULES: list[tuple[str, dict[str, list[str]]]] = [
     (
@@ -170,12 +188,11 @@ _RULES: list[tuple[str, dict[str, list[str]]]] = [
             "*": [r"pets?", r"pet ?friendly"],
             "es": [r"mascotas?", r"perr(o|a|ito|ita)s?", r"gat(o|a|ito|ita)s?", r"animal(es)?", r"cachorr(o|a)s?"],
             "en": [r"dogs?", r"cats?", r"puppy", r"animals?"],
+            "pt!": [r"cao", r"caes"],
             "pt": [
                 r"cachorr(o|a|inho|inha)s?",
-                r"cao",
-                r"caes",
                 r"gat(o|a|inho)s?",
-                r"animal de estimacao",
+                r"anima(l|is)",
                 r"bichos?",
             ],
         },
@@ -222,7 +239,8 @@ _RULES: list[tuple[str, dict[str, list[str]]]] = [
             "*": [r"consigna", r"luggage", r"baggage"],
             "es": [r"equipajes?", r"maletas?", r"valijas?", r"guardamaletas", r"mochilas?", r"bolsos?"],
             "en": [r"bags?", r"suitcases?", r"left luggage", r"backpacks?"],
-            "pt": [r"bagage(m|ns)", r"malas?", r"mochilas?", r"guarda volumes"],
+            "pt": [r"bagage(m|ns)", r"mochilas?", r"guarda volumes"],
+            "pt!": [r"malas?"],
         },
     ),
     (
@@ -238,7 +256,8 @@ _RULES: list[tuple[str, dict[str, list[str]]]] = [
         KnowledgeTopic.RESTAURANT,
         {
             "*": [r"restaurantes?", r"restaurant", r"bar", r"buffet"],
-            "es": [r"cena\w*", r"cenar", r"almuerz\w*", r"almorzar", r"comida", r"comer", r"carta", r"menu"],
+            "es": [r"cena\w*", r"cenar", r"almuerz\w*", r"almorzar", r"comida", r"comer", r"menu"],
+            "es!": [r"carta"],
             "en": [r"dinner", r"lunch", r"dining", r"menu", r"food", r"eat"],
             "pt": [r"jantar", r"almoco", r"almocar", r"comida", r"comer", r"cardapio", r"refeic\w*"],
         },
@@ -270,7 +289,7 @@ _RULES: list[tuple[str, dict[str, list[str]]]] = [
                 r"fianza",
                 r"deposito",
             ],
-            "en": [r"pay\w*", r"cards?", r"credit card", r"debit", r"cash", r"deposit", r"currency"],
+            "en": [r"pay(s|ing|ment|ments)?", r"cards?", r"credit card", r"debit", r"cash", r"deposit", r"currency"],
             "pt": [r"cartao", r"cartoes", r"dinheiro", r"pag(ar|o|amento|amentos)", r"debito", r"credito", r"boleto"],
         },
     ),
@@ -300,6 +319,8 @@ _RULES: list[tuple[str, dict[str, list[str]]]] = [
             "pt": [r"longe", r"perto", r"distancia", r"quanto tempo", r"a pe", r"andando"],
         },
     ),
+    # The airport without a distance cue ("how do I get from the airport?") is a transfer question.
+    (KnowledgeTopic.SHUTTLE, {"*": [r"aeropuerto", r"airport", r"aeroporto"]}),
     (
         KnowledgeTopic.LOCATION_DIRECTIONS,
         {
@@ -315,37 +336,44 @@ _RULES: list[tuple[str, dict[str, list[str]]]] = [
             "pt": [r"endereco", r"onde (fica|ficam|estao|voces estao)", r"como (chego|chegar|chegamos)", r"rua"],
         },
     ),
-    # "aeropuerto" with no distance or direction cue is a transfer question.
-    (KnowledgeTopic.SHUTTLE, {"*": [r"aeropuerto", r"airport", r"aeroporto"]}),
 ]
 
 
-def _compile(language: str | None) -> list[tuple[str, re.Pattern[str]]]:
+_Matchers = list[tuple[str, re.Pattern[str]]]
+
+
+def _compile(keys: Iterable[str]) -> _Matchers:
+    keys = list(keys)
     compiled = []
     for topic, by_language in _RULES:
-        keys: Iterable[str] = ("*", language) if language in LANGUAGES else by_language.keys()
         patterns = [pattern for key in keys for pattern in by_language.get(key, [])]
         if patterns:
             compiled.append((str(topic), re.compile(r"\b(?:" + "|".join(patterns) + r")\b")))
     return compiled
 
 
-_MATCHERS: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {
-    language: _compile(language) for language in (*LANGUAGES, None)
+# Per guest language: its own words first, then every language's except other languages' false friends.
+_PASSES: dict[str | None, list[_Matchers]] = {
+    language: [
+        _compile(("*", language, f"{language}!")),
+        _compile(("*", *LANGUAGES, f"{language}!")),
+    ]
+    for language in LANGUAGES
 }
+_PASSES[None] = [_compile(("*", *LANGUAGES, *(f"{language}!" for language in LANGUAGES)))]
 
 
 def topic_for_text(text: str, language: str | None) -> str | None:
     """The knowledge topic a guest's hotel-info or location question is about, or ``None``.
 
     The words of ``language`` (and the shared ones) are tried first, then every language's: guests mix languages,
-    but a word of another language only decides when nothing in the guest's own does.
+    but a word of another language only decides when nothing in the guest's own does, and never a false friend.
+    Any other ``language`` (``None``, "fr") tries every word.
     """
     normalized = normalize(text)
     if not normalized:
         return None
-    passes = [_MATCHERS[language], _MATCHERS[None]] if language in LANGUAGES else [_MATCHERS[None]]
-    for matchers in passes:
+    for matchers in _PASSES.get(language, _PASSES[None]):
         for topic, pattern in matchers:
             if pattern.search(normalized):
                 return topic
