@@ -59,12 +59,12 @@ def _compile(language: str) -> dict[str, re.Pattern[str]]:
     months = month_alternation(language)
     months_first = month_alternation(language, abbreviations=language == "en")
     return {
-        "dmy": re.compile(rf"{_day('d')}(?:\s+(?:(?:de|del|of|do|da)\s+)?|[/.-])\b(?P<m>{months})\b\.?{_year('y')}?"),
+        "dmy": re.compile(rf"{_day('d')}(?:\s+(?:(?:de|del|of|do|da|d)\s+)?|[/.-])\b(?P<m>{months})\b\.?{_year('y')}?"),
         "mdy": re.compile(rf"\b(?P<m>{months_first})\b\.?\s*(?:the\s+)?{_day('d')}{NOT_UNIT}{_year('y')}?"),
         "lookback": re.compile(
             r"(?:\b(?P<pre>del|desde(?:\s+el)?|de|do(?:\s+dia)?|entre(?:\s+el|\s+los\s+dias|\s+os\s+dias|\s+o\s+dia)?"
             r"|between(?:\s+the)?|from(?:\s+the)?|dia)\s+)?"
-            rf"{_day('d')}\s*(?:(?:de|of)\s+)?(?P<conn>{_CONN})\s*{_ARTICLE}$"
+            rf"{_day('d')}\s*(?:(?:de|of|d)\s+)?(?P<conn>{_CONN})\s*{_ARTICLE}$"
         ),
         "lookahead": re.compile(
             rf"\s*(?P<conn>{_CONN})\s*{_ARTICLE}{_day('d')}{NOT_UNIT}(?!\s*(?:[/.-]\s*\d|(?:de\s+|of\s+)?(?:{months})\b))"
@@ -85,6 +85,10 @@ _DAY_RANGE = re.compile(
     r"|from\s+the|do\s+dia|desde\s+o\s+dia|dia)\s+"
     rf"{_day('d1')}\s*(?P<conn>{_CONN})\s*{_ARTICLE}{_day('d2')}{NOT_UNIT}(?!\s*[/.-]\s*\d)"
 )
+_DAY_LIST = re.compile(
+    rf"(?<![\d/.:])(?P<d>{DAY_DIGITS}){DAY_SUFFIX}?(?:\s*,\s*{DAY_DIGITS}{DAY_SUFFIX}?)*"
+    r"\s*(?:,|y|e|and|&)\s*(?:(?:el|the|o)\s+)?$"
+)
 _ENTRE_BEFORE = re.compile(r"\b(?:entre|between)(?:\s+(?:el|the|o\s+dia|os\s+dias|dia))?\s*$")
 _CUES_IN = (
     r"llegada|llego|llegamos|llegaria|llegariamos|llegare|llegaremos|entrada|entro|entramos|ingreso|ingresamos"
@@ -94,6 +98,11 @@ _CUES_IN = (
 _CUES_OUT = (
     r"salida|salgo|salimos|saldre|saldremos|saldria|me\s+voy|nos\s+vamos|irnos|irme|check[\s-]?out|departure"
     r"|depart|departing|leave|leaving|saida|saio|saimos|sairemos|hasta|until|till|ate"
+)
+_VERB_AFTER = re.compile(
+    r"\s*,?\s*(?:(?:we|i|nosotros|yo|nos|a\s+gente|eu|nós)\s+)?(?:(?P<verb_in>llegamos|llego|llegaremos|llegare"
+    r"|arrive|arriving|chegamos|chego|chegaremos|entramos|entro)|(?P<verb_out>salimos|salgo|saldremos|saldre|nos\s+vamos"
+    r"|me\s+voy|leave|leaving|saimos|saio|sairemos|vamos\s+embora|vou\s+embora))\b"
 )
 _CUE_IN = re.compile(rf"\b(?:{_CUES_IN})\b")
 _CUE_OUT = re.compile(rf"\b(?:{_CUES_OUT})\b")
@@ -154,10 +163,15 @@ def _absolute_atoms(work: str, language: str, day_first: bool) -> tuple[list[Ato
     return atoms, pairs, mask(work, spans)
 
 
-def _partial_ranges(atoms: list[Atom], work: str, language: str) -> tuple[list[tuple[Atom, Atom]], str]:
-    """Day-only ends bound to a full date: "del 3 al 5 de marzo", "from March 3 to 5"."""
+def _partial_ranges(atoms: list[Atom], work: str, language: str) -> tuple[list[tuple[Atom, Atom]], list[Atom], str]:
+    """Day-only ends bound to a full date: "del 3 al 5 de marzo", "from March 3 to 5".
+
+    A list of days ("el 12 y 13 de marzo", "días 10, 11 y 12 de marzo") does not say when the guest leaves:
+    its first day replaces the full date as a lone check-in.
+    """
     patterns = _PATTERNS[language]
     ranges: list[tuple[Atom, Atom]] = []
+    kept: list[Atom] = []
     spans: list[tuple[int, int]] = []
     for atom in atoms:
         window_start = max(0, atom.start - 48)
@@ -168,6 +182,14 @@ def _partial_ranges(atoms: list[Atom], work: str, language: str) -> tuple[list[t
                 ranges.append((Atom(back.start(), back.end(), day=day), atom))
                 spans.append(back.span())
                 continue
+        listed = _DAY_LIST.search(work, window_start, atom.start)
+        if listed:
+            first = Atom(listed.start(), atom.end, day=int(listed["d"]))
+            complete_range(first, atom)
+            kept.append(first)
+            spans.append((listed.start(), atom.end))
+            continue
+        kept.append(atom)
         ahead = patterns["lookahead"].match(work, atom.end, atom.end + 48)
         if ahead and (
             ahead["conn"].split()[0] not in _AND_WORDS or _ENTRE_BEFORE.search(work, window_start, atom.start)
@@ -179,7 +201,8 @@ def _partial_ranges(atoms: list[Atom], work: str, language: str) -> tuple[list[t
                 if day <= (atom.day or 0):  # "del 28 de febrero al 2": the 2nd of the next month
                     ranges[-1][1].month = None
                     ranges[-1][1].year = None
-    return ranges, mask(work, spans)
+                kept.remove(atom)
+    return ranges, kept, mask(work, spans)
 
 
 def _day_only(work: str) -> tuple[list[tuple[Atom, Atom]], list[Atom]]:
@@ -201,12 +224,16 @@ def _day_only(work: str) -> tuple[list[tuple[Atom, Atom]], list[Atom]]:
 
 
 def _role(atom: Atom, folded: str) -> str | None:
+    """"in"/"out" from the nearest cue before the mention, or a verb right after it ("mañana salimos")."""
     window = folded[max(0, atom.start - 32) : atom.start]
     last_in = max((m.end() for m in _CUE_IN.finditer(window)), default=-1)
     last_out = max((m.end() for m in _CUE_OUT.finditer(window)), default=-1)
-    if last_in == last_out:
-        return None
-    return "in" if last_in > last_out else "out"
+    if last_in != last_out:
+        return "in" if last_in > last_out else "out"
+    after = _VERB_AFTER.match(folded, atom.end)
+    if after:
+        return "in" if after["verb_in"] else "out"
+    return None
 
 
 def _pick(atoms: list[Atom], ranges: list[tuple[Atom, Atom]], folded: str) -> tuple[Atom | None, Atom | None]:
@@ -250,7 +277,7 @@ def extract_dates(
     relative, work = find_relative(work, language=lang, today=today)
     nights, work = find_nights(work)
     absolute, paired, work = _absolute_atoms(work, lang, day_first)
-    partial, work = _partial_ranges(absolute, work, lang)
+    partial, absolute, work = _partial_ranges(absolute, work, lang)
     day_ranges, singles = _day_only(work)
     relative = [
         atom

@@ -6,7 +6,8 @@
 - booking_ref: after a cue ("reserva 48213", "localizador HX3F9", "booking #XK92LM", "código de reserva: ...",
   "confirmation number ...") any 4–12 character code with a digit, or an all-capitals code of 5+ letters;
   without a cue, an upper-case code of 5–12 letters and digits with at least one of each ("ABC123",
-  "RES-4821"). Never an e-mail, a phone number, a date, a plain year, a price or a Wi-Fi password.
+  "RES-4821"). Never an e-mail, a phone number, a date, a plain year, a price, a Wi-Fi password, a tax or
+  identity number (NIF, DNI, CPF...) or a flight number.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ _DATE_LIKE = re.compile(
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}-\d{1,2}"
     r"|\d{1,2}(?:ENE|JAN|FEB|FEV|MAR|ABR|APR|MAY|MAI|JUN|JUL|AGO|AUG|SEP|SET|OCT|OUT|NOV|DIC|DEC|DEZ)\d{0,4}"
 )
-_SECRET_BEFORE = re.compile(r"\b(?:password|contrasena|clave|senha|pass|wifi|wi-fi|pin|usuario|user)\b\W*(?:\w+\W+)?$")
+# Codes that are not bookings: Wi-Fi passwords, tax and identity numbers, flights, car plates, bank accounts.
+_NOT_A_BOOKING_BEFORE = re.compile(
+    r"\b(?:password|contrasena|clave|senha|pass|wifi|wi-fi|pin|usuario|user|nif|cif|nie|dni|cpf|cnpj|rg|rfc|curp"
+    r"|cuit|cuil|passport|pasaporte|passaporte|vuelo|flight|voo|matricula|placa|plate|iban|cuenta|account|conta"
+    r"|factura|invoice|nota\s+fiscal)\b\W*(?:\w+\W+)?$"
+)
 
 
 def _valid_ref(code: str, *, cued: bool, upper_in_text: bool) -> bool:
@@ -88,7 +94,7 @@ def extract_misc(text: Normalized, work: str) -> tuple[dict[str, str], str]:
     if "booking_ref" not in found:
         for match in _REF_BARE.finditer(text.clean):
             start, end = match.span()
-            if MASK in work[start:end] or _SECRET_BEFORE.search(work, max(0, start - 30), start):
+            if MASK in work[start:end] or _NOT_A_BOOKING_BEFORE.search(work, max(0, start - 30), start):
                 continue
             if _valid_ref(match.group(), cued=False, upper_in_text=True):
                 found["booking_ref"] = match.group()

@@ -3,7 +3,8 @@
 Strong cues take the name as typed, lower case included ("me llamo ana garcía" → "Ana García"): "me llamo",
 "mi nombre es", "a nombre de", "my name is", "in the name of", "under the name", "meu nome é", "me chamo",
 "em nome de", "nombre:/name:/nome:". Weak cues ("soy", "I'm", "I am", "this is", "sou", "eu sou") need
-capitalised words ("Soy Juan Pérez" but not "soy de Madrid" or "I'm interested").
+capitalised words ("Soy Juan Pérez" but not "soy de Madrid" or "I'm interested"); so do titles ("Mr. John Smith",
+"Sra. López", returned without the title).
 The name is one to four words and stops at punctuation, digits, a line break or a connector/function word
 ("y", "and", "e", "para", "from", "quiero"...); "de/da/van..." are kept inside a name before a capitalised word
 ("María de la Cruz"). An all-lower-case name is returned title-cased.
@@ -20,7 +21,10 @@ _STRONG = re.compile(
     r"|my\s+name's|in\s+the\s+name\s+of|under\s+the\s+name(?:\s+of)?|meu\s+nome\s+e|me\s+chamo|em\s+nome\s+de"
     r"|no\s+nome\s+de|(?:nombre|name|nome)\s*:)\s*"
 )
-_WEAK = re.compile(r"\b(?:soy|i'm|i\s+am|im|this\s+is|eu\s+sou|sou|aqui\s+(?:es|e))\s+")
+_WEAK = re.compile(
+    r"\b(?:soy|i'm|i\s+am|im|this\s+is|eu\s+sou|sou|aqui\s+(?:es|e))\s+"
+    r"|\b(?:mr|mrs|ms|miss|sr|sra|srta|senor|senora|dr|dra)\.?\s+"
+)
 _WORD = re.compile(r"[^\W\d_][^\W\d_'-]*(?:['-][^\W\d_]+)*")
 
 

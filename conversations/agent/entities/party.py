@@ -8,7 +8,7 @@ masked, so "200 euros", "a las 14h", "habitación 204" or "del 3 al 5" are never
   crianças/filhos/bebês; several child mentions add up ("2 niños y un bebé" → 3).
 - One child without a number: "con mi hijo", "with my baby", "com o bebê", "y el peque" → 1.
 - Totals: "somos 4", "we are 4", "para 2 personas", "for two", "para duas pessoas", "3 pax", "familia de 4",
-  "group of 5" → adults; when children are also mentioned the total includes them ("somos 4 con 2 niños" →
+  "group of 5" → adults (the last one when several: "era para 3 y somos 4" → 4); when children are also mentioned the total includes them ("somos 4 con 2 niños" →
   2 + 2) unless they are added with "y/and/e/+/más/plus" right after the total ("somos 2 y un bebé" → 2 + 1).
 - Couples: "una pareja", "un matrimonio", "a couple" (not "a couple of"), "um casal" → 2 adults.
 - Companions: "mi mujer y yo", "my wife and I", "eu e minha esposa", "con mi marido", "with my friend" →
@@ -64,8 +64,12 @@ _I = r"(?:yo|i|me|eu)"
 _AND = r"(?:y|and|e|&|\+)"
 
 _ADULTS_N = re.compile(rf"(?P<n>{QTY})\s*(?:{_ADULT})\b|\b(?:{_ADULT})\s*[:=]\s*(?P<m>{NUM})")
+_OF_THEM = (
+    r"(?:de\s+(?:ellos|ellas|los\s+cuales|las\s+cuales)|of\s+(?:them|whom)|deles|delas|dos\s+quais|das\s+quais)"
+    r"(?:\s+(?:son|are|sao|e|es))?"
+)
 _CHILDREN_N = re.compile(
-    rf"(?P<n>{QTY})\s+(?:(?:peque\w*|little|small)\s+)?(?:{_CHILD_PLURAL}|{_CHILD_SINGULAR})\b"
+    rf"(?P<n>{QTY})\s+(?:(?:peque\w*|little|small)\s+|{_OF_THEM}\s+)?(?:{_CHILD_PLURAL}|{_CHILD_SINGULAR})\b"
     rf"|\b(?:{_CHILD_PLURAL})\s*[:=]\s*(?P<m>{NUM})"
 )
 _CHILD_ONE = re.compile(
@@ -74,11 +78,14 @@ _CHILD_ONE = re.compile(
 )
 _NOT_PEOPLE = (
     r"(?:habitac\w*|hab|rooms?|quartos?|cuartos?|camas?|beds?|dias?|days?|semanas?|weeks?|meses|months?|horas?"
-    r"|hours?|veces|times|vezes|de|of|mas|more|other|otr[oa]s?|outr[oa]s?)\b|[€$%]|[:.,/-]\s*\d"
+    r"|hours?|minutos?|minutes?|mins?|km|kms|metros|meters|blocks?|cuadras?|quadras?|coches?|carros?|cars?"
+    r"|motos?|perros?|dogs?|pets?|mascotas?|cachorros?|gatos?|cats?|maletas?|bags?|veces|times|vezes|de|of|mas"
+    r"|more|other|otr[oa]s?|outr[oa]s?)\b|[€$%]|[:.,/-]\s*\d"
 )
 _TOTAL = re.compile(
     rf"\b(?:somos|seremos|vamos\s+a\s+ser|vamos|we\s+are|we're|there\s+are|there\s+will\s+be|sois|seriamos"
-    rf"|total\s+de|en\s+total|in\s+total|no\s+total)\s+(?P<a>{NUM})\b(?:\s+(?:{_PERSON}|of\s+us|de\s+nosotros))?"
+    rf"|total\s+de|en\s+total|in\s+total|no\s+total)\s+(?P<a>{NUM})\b"
+    rf"(?:\s+(?:{_PERSON}|of\s+us|de\s+nosotros)\b|(?!\s*(?:{_NOT_PEOPLE})))"
     rf"|\b(?:para|for|pra)\s+(?P<b>{NUM})\b(?:\s+(?:{_PERSON})\b|(?!\s*(?:{_NOT_PEOPLE})))"
     rf"|(?P<c>{QTY})\s+(?:{_PERSON}|of\s+us)\b"
     rf"|\b(?:familia|family|grupo|group|party)\s+(?:de|of)\s+(?P<d>{NUM})\b"
@@ -139,9 +146,10 @@ def extract_party(work: str) -> dict[str, int]:
 
 
 def _adults_from_total(work: str, children: int, first_child: int | None) -> int:
-    match = _TOTAL.search(work)
-    if not match:
+    matches = list(_TOTAL.finditer(work))
+    if not matches:
         return 0
+    match = matches[-1]  # "la reserva era para 3 y somos 4": the last word on it
     total = number_value(match["a"] or match["b"] or match["c"] or match["d"]) or 0
     if not children or total <= children:
         return total

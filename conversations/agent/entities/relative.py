@@ -14,7 +14,7 @@ Rules (today = the ``today`` argument):
   coming Friday to Sunday (2 nights); Friday → today to Sunday; Saturday → today to Sunday (1 night); Sunday →
   next Friday to Sunday. "next weekend"/"el próximo finde"/"o fds que vem" is the same on Monday–Thursday and
   the following Friday–Sunday from Friday to Sunday.
-- Nights: "3 noches", "por tres noches", "one night", "duas noites", "un par de noches" (2), and weeks
+- Nights: "3 noches", "por tres noches", "one night", "duas noites", "3 diárias", "un par de noches" (2), and weeks
   "una semana"/"a week"/"uma semana" (7 nights), "dos semanas" (14).
 """
 
@@ -29,7 +29,7 @@ from .normalize import mask
 
 _FAREWELL = re.compile(r"\b(?:hasta\s+manana|see\s+you\s+tomorrow|ate\s+amanha|nos\s+vemos\s+manana)\b")
 _TODAY = re.compile(
-    r"\b(?:hoy\s+a\s+la\s+noche|hoje\s+a\s+noite|esta\s+noche|esta\s+noite|tonight|hoy|today|hoje)\b(?!')"
+    r"\b(?:hoy\s+a\s+la\s+noche|hoje\s+a\s+noite|esta\s+noche|esta\s+noite|tonight|hoy|today|hoje|hj)\b(?!')"
 )
 _DAY_AFTER = re.compile(
     r"\b(?:pasado\s+man+ana|pasado\s+mnn|(?:the\s+)?day\s+after\s+tomorrow|depois\s+de\s+amanha|depois\s+d'amanha)\b"
@@ -65,9 +65,10 @@ _AMBIGUOUS_BEFORE = re.compile(r"\b(?:ate|desde|de|da)\s+$")
 _PT_ONLY = frozenset({"segunda", "terca", "quarta", "quinta", "sexta"})
 _AMBIGUOUS = frozenset({"segunda", "quarta", "quinta"})
 
-_NIGHT_WORDS = r"(?:noches?|nights?|noites?|nites?|nts|nochecitas?)"
+_NIGHT_WORDS = r"(?:noches?|nights?|noites?|nites?|nts|nochecitas?|diarias?)"
 _NIGHTS = re.compile(
-    rf"(?:\b(?:por|for|durante|during|para|pra|x)\s+)?(?:(?P<n>{NUM}|\b(?:un|una|um|uma)\b)\s*{_NIGHT_WORDS}\b"
+    rf"(?:\b(?:por|for|durante|during|para|pra|x)\s+)?(?:(?P<n>{NUM}|\b(?:un|una|um|uma)\b)\s*"
+    rf"(?:(?:more|extra|additional|mas)\s+)?{_NIGHT_WORDS}\b"
     rf"|\b(?P<one>an?)\s+(?:single\s+)?night\b"
     rf"|\b(?P<pair>un\s+par\s+de|a\s+couple\s+of|um\s+par\s+de|a\s+couple)\s+{_NIGHT_WORDS}\b)"
 )
