@@ -29,7 +29,8 @@ import structlog
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import Error as DatabaseError
+from django.db import transaction
 
 if TYPE_CHECKING:
     from tenants.models import FeatureFlag, Tenant

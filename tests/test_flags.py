@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from unittest import mock
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tenants import flags
@@ -28,6 +30,7 @@ from tenants.flags import (
     flags_list,
 )
 from tenants.models import FeatureFlag
+from tests.conftest import REAL_POSTGRES
 from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -532,3 +535,52 @@ def test_admin_delete_invalidates(english_admin, tenant_a, django_capture_on_com
     assert response.status_code == 302
     assert rows() == []
     assert flag_enabled(ENHANCED, tenant=tenant_a) is True
+
+
+# --- concurrency (PostgreSQL) -------------------------------------------------------------------------------------
+@pytest.mark.skipif(not REAL_POSTGRES, reason="needs a real PostgreSQL (DATABASE_URL=postgres://…)")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sets_converge_on_one_row_per_scope():
+    tenant = TenantFactory(slug="hotel-a")
+    calls = [lambda: flag_set(LLM, True)] * 4 + [lambda: flag_set(LLM, False, tenant=tenant.pk)] * 4
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def worker(call):
+        try:
+            barrier.wait(timeout=10)
+            call()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert rows() == [(LLM, None, True), (LLM, "hotel-a", False)]
+    flags.flags_local_cache_clear()
+    assert flag_enabled(LLM, tenant=tenant) is False
+    assert flag_enabled(LLM) is True
+
+
+def test_admin_changelist_queries_do_not_grow_with_rows(english_admin):
+    def make():
+        FeatureFlag.objects.create(name=LLM, tenant=TenantFactory(), enabled=True)
+
+    url = reverse("admin:tenants_featureflag_changelist")
+    make()
+    with CaptureQueriesContext(connection) as one_row:
+        assert english_admin.get(url).status_code == 200
+    make()
+    FeatureFlag.objects.create(name=LLM, tenant=None, enabled=False)
+
+    with CaptureQueriesContext(connection) as three_rows:
+        response = english_admin.get(url)
+
+    assert response.context["cl"].result_count == 3
+    assert len(three_rows) == len(one_row)

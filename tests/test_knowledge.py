@@ -9,6 +9,8 @@ import zoneinfo
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tenants.knowledge import (
@@ -528,3 +530,27 @@ def test_admin_refuses_a_second_answer_for_the_same_topic_and_language(admin_cli
     assert response.status_code == 200
     assert "This hotel already has an answer for this topic in this language." in response.content.decode()
     assert list(KnowledgeEntry.objects.values_list("answer", flat=True)) == ["Red: Sol"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [KnowledgeEntry, HotelProfile], ids=lambda m: m.__name__)
+def test_admin_changelist_queries_do_not_grow_with_rows(admin_client, model):
+    def make():
+        tenant = TenantFactory()
+        if model is HotelProfile:
+            HotelProfile.objects.create(tenant=tenant)
+        else:
+            entry(tenant, "wifi", "es", "Red: Sol")
+
+    url = reverse(f"admin:tenants_{model._meta.model_name}_changelist")
+    make()
+    with CaptureQueriesContext(connection) as one_row:
+        assert admin_client.get(url).status_code == 200
+    make()
+    make()
+
+    with CaptureQueriesContext(connection) as three_rows:
+        response = admin_client.get(url)
+
+    assert response.context["cl"].result_count == 3
+    assert len(three_rows) == len(one_row)
