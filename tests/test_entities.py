@@ -97,6 +97,14 @@ DATES = [
     ("es", "desde hoy hasta el sábado", stay(d(3, 4), d(3, 7))),
     ("es", "llego el jueves y me voy el domingo", stay(d(3, 5), d(3, 8))),
     ("es", "hasta el domingo", stay(check_out=d(3, 8))),
+    ("es", "mañana salimos temprano", stay(check_out=d(3, 5))),
+    ("es", "el viernes y el sábado", stay(d(3, 6))),
+    ("es", "entre el viernes y el domingo", stay(d(3, 6), d(3, 8))),
+    ("es", "el finde hasta el lunes", stay(d(3, 6), d(3, 9))),
+    ("es", "el 12 y 13 de marzo", stay(d(3, 12))),
+    ("es", "días 10, 11 y 12 de marzo", stay(d(3, 10))),
+    ("es", "keremos del 5 al 8 d abril", stay(d(4, 5), d(4, 8))),
+    ("es", "DEL 10 AL 12 DE MARZO", stay(d(3, 10), d(3, 12))),
     # --- Spanish: nights
     ("es", "3 noches", {"nights": 3}),
     ("es", "por tres noches", {"nights": 3}),
@@ -149,6 +157,8 @@ DATES = [
     ("en", "two nights", {"nights": 2}),
     ("en", "a week", {"nights": 7}),
     ("en", "a single night", {"nights": 1}),
+    ("en", "3 more nights", {"nights": 3}),
+    ("en", "We'll arrive Friday and leave Monday", stay(d(3, 6), d(3, 9))),
     ("en", "for a week starting April 10", stay(d(4, 10), d(4, 17), nights=7)),
     # --- Portuguese
     ("pt", "de 10 a 12 de março", stay(d(3, 10), d(3, 12))),
@@ -179,6 +189,9 @@ DATES = [
     ("pt", "por 2 noites", {"nights": 2}),
     ("pt", "duas noites a partir de amanhã", stay(d(3, 5), d(3, 7), nights=2)),
     ("pt", "uma semana", {"nights": 7}),
+    ("pt", "3 diárias a partir de 10/04", stay(d(4, 10), d(4, 13), nights=3)),
+    ("pt", "tem quarto pra hj?", stay(d(3, 4))),
+    ("pt", "Fico até domingo", stay(check_out=d(3, 8))),
     ("pt", "a segunda noite", {}),
 ]
 
@@ -206,6 +219,9 @@ PARTY = [
     ("es", "adultos: 2, niños: 1", {"adults": 2, "children": 1}),
     ("es", "2 adultos, un niño y un bebé", {"adults": 2, "children": 2}),
     ("es", "habitación doble para 2", {"adults": 2, "room_type": "doble"}),
+    ("es", "4 personas, 2 de ellas niños", {"adults": 2, "children": 2}),
+    ("es", "la reserva era para 3 y somos 4", {"adults": 4}),
+    ("es", "Para 2 adultos + 1 bebé de 8 meses", {"adults": 2, "children": 1}),
     ("en", "2 adults and 1 child", {"adults": 2, "children": 1}),
     ("en", "for two", {"adults": 2}),
     ("en", "for 2 people", {"adults": 2}),
@@ -217,6 +233,7 @@ PARTY = [
     ("en", "two adults and a baby", {"adults": 2, "children": 1}),
     ("en", "me and my 2 kids", {"adults": 1, "children": 2}),
     ("en", "2 people and a baby", {"adults": 2, "children": 1}),
+    ("en", "We are a family of four, two kids aged 5 and 7", {"adults": 2, "children": 2}),
     ("pt", "2 adultos e uma criança", {"adults": 2, "children": 1}),
     ("pt", "para duas pessoas", {"adults": 2}),
     ("pt", "um casal", {"adults": 2}),
@@ -294,6 +311,8 @@ MISC = [
     ("es", "reserva para 2 personas", {"adults": 2}),
     ("es", "reserva 2026", {}),
     ("en", "the wifi password is ABC12345?", {}),
+    ("es", "necesito factura con NIF B12345678", {}),
+    ("en", "I'm on flight IB3456", {}),
     (
         "es",
         "Soy Ana García, reserva RES-4821, ana@mail.com, +34 600 111 222, del 10 al 12 de marzo para 2",
@@ -323,6 +342,9 @@ NAMES = [
     ("en", "This is Maria from room 204", {"guest_name": "Maria"}),
     ("pt", "Meu nome é João Silva", {"guest_name": "João Silva"}),
     ("pt", "me chamo Ana 😊", {"guest_name": "Ana"}),
+    ("en", "Booking for Mr. John Smith", {"guest_name": "John Smith"}),
+    ("es", "mi nombre completo es Ana García López", {"guest_name": "Ana García López"}),
+    ("en", "This is Great", {}),
     ("pt", "em nome de Carlos Souza e 2 crianças", {"guest_name": "Carlos Souza", "children": 2}),
 ]
 
@@ -347,6 +369,11 @@ NEGATIVES = [
     ("es", "los viernes hay música"),
     ("es", "estamos a 2 km del mar"),
     ("es", "😀👍"),
+    ("es", "un hotel con ambiente familiar"),
+    ("en", "We are 2 minutes away"),
+    ("pt", "Somos 2 carros"),
+    ("pt", "Obrigado! Até amanhã"),
+    ("en", "Thanks! See you tomorrow"),
     ("en", ""),
 ]
 
@@ -392,8 +419,12 @@ def test_negatives_yield_nothing(language, text):
     assert _run(language, text) == {}
 
 
-def test_a_family_is_people_not_a_room_type():
-    assert _run("es", "somos una familia de 4", room_types=TENANT_ROOMS) == {"adults": 4}
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("somos una familia de 4", {"adults": 4}), ("un hotel con ambiente familiar", {}), ("does that suit you?", {})],
+)
+def test_family_and_suit_words_are_not_always_room_types(text, expected):
+    assert _run("es", text, room_types=["Doble Superior", "Familiar"]) == expected
 
 
 @pytest.mark.parametrize(

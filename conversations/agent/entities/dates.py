@@ -10,7 +10,8 @@ domingo", "de hoy a mañana".
 - Numeric dates follow the guest's locale: day first for es and pt (and en-GB/IE/AU/NZ/IN/ZA), month first for
   other English; when that reading is impossible (13/02 in en) the other one is taken.
 - A date without a year is the first one on or after today (``3 de marzo`` on 2026-03-04 is 2027-03-03). An
-  explicit year is kept as written. A check-out without a year is the first such date after the check-in.
+  explicit year is kept as written (a past one too), unless it is more than a year ago or five years ahead (a
+  birth date, not a stay). A check-out without a year is the first such date after the check-in.
 - A month (and year) written once in a range belongs to both ends; if the first day is not before the second,
   the first is in the previous month: "del 30 al 2 de abril" is 30 March → 2 April.
 - Two separate dates are check-in then check-out, unless a cue says otherwise ("salida el 5", "hasta el
@@ -27,7 +28,7 @@ import datetime as dt
 import itertools
 import re
 
-from .atoms import ONE_DAY, Atom, complete_range, resolve
+from .atoms import Atom, complete_range, resolve
 from .lexicon import DAY_DIGITS, DAY_SUFFIX, DAY_WORD_ALT, MONTHS, NOT_UNIT, month_alternation, number_value
 from .normalize import mask
 from .relative import find_nights, find_relative
@@ -100,7 +101,7 @@ _CUES_OUT = (
     r"|depart|departing|leave|leaving|saida|saio|saimos|sairemos|hasta|until|till|ate"
 )
 _VERB_AFTER = re.compile(
-    r"\s*,?\s*(?:(?:we|i|nosotros|yo|nos|a\s+gente|eu|nós)\s+)?(?:(?P<verb_in>llegamos|llego|llegaremos|llegare"
+    r"\s*,?\s*(?:(?:we|i|nosotros|yo|nos|a\s+gente|eu)\s+)?(?:(?P<verb_in>llegamos|llego|llegaremos|llegare"
     r"|arrive|arriving|chegamos|chego|chegaremos|entramos|entro)|(?P<verb_out>salimos|salgo|saldremos|saldre|nos\s+vamos"
     r"|me\s+voy|leave|leaving|saimos|saio|sairemos|vamos\s+embora|vou\s+embora))\b"
 )
@@ -113,7 +114,7 @@ _SINGLE_DAY = re.compile(
 )
 _SINGLE_DAY_NOT = re.compile(rf"{NOT_UNIT}(?!\s*[/.:-]\s*\d)(?!\s*(?:de\s+|of\s+)?(?:{month_alternation('es')})\b)")
 _ADJACENT = re.compile(r"[\s,()]*(?:(?:el|the|dia|o|on)\s+)*")
-_GAP = re.compile(rf"\s*,?\s*(?:{_CONN})\s*{_ARTICLE}")
+_GAP = re.compile(rf"\s*,?\s*(?P<conn>{_CONN})\s*{_ARTICLE}")
 
 
 def _day_value(match: re.Match[str], tag: str) -> int | None:
@@ -224,7 +225,7 @@ def _day_only(work: str) -> tuple[list[tuple[Atom, Atom]], list[Atom]]:
 
 
 def _role(atom: Atom, folded: str) -> str | None:
-    """"in"/"out" from the nearest cue before the mention, or a verb right after it ("mañana salimos")."""
+    """Role "in"/"out" from the nearest cue before the mention, or a verb right after it ("mañana salimos")."""
     window = folded[max(0, atom.start - 32) : atom.start]
     last_in = max((m.end() for m in _CUE_IN.finditer(window)), default=-1)
     last_out = max((m.end() for m in _CUE_OUT.finditer(window)), default=-1)
@@ -240,15 +241,26 @@ def _pick(atoms: list[Atom], ranges: list[tuple[Atom, Atom]], folded: str) -> tu
     """Which mention is the check-in and which the check-out."""
     in_range = {id(atom) for pair in ranges for atom in pair}
     loose = sorted((atom for atom in atoms if id(atom) not in in_range), key=lambda atom: atom.start)
-    # Two loose mentions joined by a connector ("12 de marzo al 15 de marzo", "del viernes al domingo").
+    # Two loose mentions joined by a connector ("12 de marzo al 15 de marzo", "del viernes al domingo"); joined by
+    # "y/and/e" they are a list ("el viernes y el sábado") unless "entre/between" opens it.
+    listed: set[int] = set()
     for first, second in itertools.pairwise(loose):
-        if "weekend" not in (first.kind, second.kind) and _GAP.fullmatch(folded, first.end, second.start):
+        gap = _GAP.fullmatch(folded, first.end, second.start)
+        if "weekend" in (first.kind, second.kind) or not gap:
+            continue
+        if gap["conn"].split()[0] in _AND_WORDS and not _ENTRE_BEFORE.search(
+            folded, max(0, first.start - 24), first.start
+        ):
+            listed.add(id(second))
+        else:
             ranges.append((first, second))
     if ranges:
         return min(ranges, key=lambda pair: pair[0].start)
+    loose = [atom for atom in loose if id(atom) not in listed]
     weekend = next((atom for atom in loose if atom.kind == "weekend"), None)
     if weekend:
-        return weekend, None
+        leaving = next((atom for atom in loose if atom is not weekend and _role(atom, folded) == "out"), None)
+        return weekend, leaving
     check_in = check_out = None
     for atom in loose:
         role = _role(atom, folded)
@@ -277,6 +289,10 @@ def extract_dates(
     relative, work = find_relative(work, language=lang, today=today)
     nights, work = find_nights(work)
     absolute, paired, work = _absolute_atoms(work, lang, day_first)
+    # A year far from now is a birth date or an old stay, not this booking.
+    plausible = range(today.year - 1, today.year + 6)
+    absolute = [atom for atom in absolute if atom.year is None or atom.year in plausible]
+    paired = [pair for pair in paired if all(atom.year is None or atom.year in plausible for atom in pair)]
     partial, absolute, work = _partial_ranges(absolute, work, lang)
     day_ranges, singles = _day_only(work)
     relative = [
@@ -294,7 +310,7 @@ def extract_dates(
     check_in = resolve(first, today=today) if first else None
     anchor = check_in or check_in_hint
     check_out = resolve(second, today=today, after=anchor) if second else None
-    if first is not None and first.kind == "weekend" and nights is None:
+    if first is not None and first.kind == "weekend" and nights is None and check_out is None:
         check_out = first.end_date
     if nights:
         found["nights"] = nights
@@ -312,12 +328,9 @@ def extract_dates(
 
 
 def _adjacent(weekday: Atom, other: Atom, folded: str) -> bool:
-    """ "el viernes 6 de marzo", "6 de marzo (viernes)": the weekday only repeats the date."""
+    """True for "el viernes 6 de marzo", "6 de marzo (viernes)": the weekday only repeats the date."""
     if weekday.end <= other.start:
         return bool(_ADJACENT.fullmatch(folded, weekday.end, other.start))
     if other.end <= weekday.start:
         return bool(_ADJACENT.fullmatch(folded, other.end, weekday.start))
     return False
-
-
-__all__ = ["ONE_DAY", "extract_dates"]

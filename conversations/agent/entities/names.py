@@ -17,7 +17,7 @@ import re
 from .normalize import MASK, Normalized
 
 _STRONG = re.compile(
-    r"\b(?:me\s+llamo|mi\s+nombre\s+es|mi\s+nombre|a\s+nombre\s+de|al\s+nombre\s+de|en\s+nombre\s+de|my\s+name\s+is"
+    r"\b(?:me\s+llamo|mi\s+nombre\s+(?:completo\s+)?es|my\s+full\s+name\s+is|meu\s+nome\s+completo\s+e|a\s+nombre\s+de|al\s+nombre\s+de|en\s+nombre\s+de|my\s+name\s+is"
     r"|my\s+name's|in\s+the\s+name\s+of|under\s+the\s+name(?:\s+of)?|meu\s+nome\s+e|me\s+chamo|em\s+nome\s+de"
     r"|no\s+nome\s+de|(?:nombre|name|nome)\s*:)\s*"
 )
@@ -45,7 +45,12 @@ _NOT_NAMES = _words(
     canadian british espanol espanola argentino argentina mexicano mexicana brasileiro brasileira brasileno
     brasilena new back interested looking sorry happy glad not so very just going traveling travelling staying
     arriving calling writing your guest client cliente huesped hospede el la yo eu from the a an senor senora
-    mr mrs ms miss sr sra dr"""
+    mr mrs ms miss sr sra dr great amazing perfect fine good ok okay awesome excellent wonderful terrible bad ready
+    available correct right wrong urgent important colombiano colombiana chileno chilena peruano peruana uruguayo
+    uruguaya venezolano venezolana cubano cubana ingles inglesa frances francesa aleman alemana italiano italiana
+    portugues portuguesa americano americana estadounidense canadiense paraguayo paraguaya boliviano boliviana
+    ecuatoriano ecuatoriana colombian chilean peruvian venezuelan cuban dutch irish scottish australian chinese
+    japanese"""
 )
 
 
@@ -57,7 +62,7 @@ _FOLDER = str.maketrans("áéíóúàèìòùâêîôûãõäëïöüçñ", "aei
 
 
 def _particles_before_capital(clean: str, match: re.Match[str]) -> list[str]:
-    """ "de la" in "María de la Cruz": particles followed by a capitalised word, else nothing."""
+    """Particles ("de la" in "María de la Cruz") followed by a capitalised word, else nothing."""
     particles = [match.group()]
     while clean[match.end() : match.end() + 1] == " ":
         match = _WORD.match(clean, match.end() + 1)

@@ -8,8 +8,9 @@ masked, so "200 euros", "a las 14h", "habitación 204" or "del 3 al 5" are never
   crianças/filhos/bebês; several child mentions add up ("2 niños y un bebé" → 3).
 - One child without a number: "con mi hijo", "with my baby", "com o bebê", "y el peque" → 1.
 - Totals: "somos 4", "we are 4", "para 2 personas", "for two", "para duas pessoas", "3 pax", "familia de 4",
-  "group of 5" → adults (the last one when several: "era para 3 y somos 4" → 4); when children are also mentioned the total includes them ("somos 4 con 2 niños" →
-  2 + 2) unless they are added with "y/and/e/+/más/plus" right after the total ("somos 2 y un bebé" → 2 + 1).
+  "group of 5" → adults (the last one when several: "era para 3 y somos 4" → 4). When children are also
+  mentioned the total includes them ("somos 4 con 2 niños" → 2 + 2) unless they are added with
+  "y/and/e/+/más/plus" right after the total ("somos 2 y un bebé" → 2 + 1).
 - Couples: "una pareja", "un matrimonio", "a couple" (not "a couple of"), "um casal" → 2 adults.
 - Companions: "mi mujer y yo", "my wife and I", "eu e minha esposa", "con mi marido", "with my friend" →
   2 adults; "mi hijo y yo", "me and my kids" → 1 adult (plus the children).

@@ -153,7 +153,7 @@ _GLUE = re.compile(r"[\s,]*(?:(?:el|on|the|o|na|no|a|de|da)\s+)*")
 
 
 def _merge_next_week(atoms: list[Atom], work: str, today: dt.date) -> list[Atom]:
-    """ "la semana que viene, el martes" / "next week on tuesday": that weekday of next week."""
+    """Read "la semana que viene, el martes" / "next week on tuesday" as that weekday of next week."""
     atoms.sort(key=lambda atom: atom.start)
     merged: list[Atom] = []
     for atom in atoms:

@@ -38,7 +38,8 @@ _GENERIC: list[tuple[str, re.Pattern[str]]] = [
         "familiar",
         re.compile(
             r"\b(?:family\s+(?:room|suite)|(?:habitacion|cuarto|quarto|room|suite)\s+(?:de\s+)?famil(?:ia|iar|y)"
-            r"|familiar(?:es)?(?!\s+(?:with|con|com)\b))\b"
+            r"|(?<!ambiente\s)(?<!trato\s)(?<!motivo\s)(?<!motivos\s)(?<!asunto\s)(?<!problema\s)(?<!reunion\s)"
+            r"(?<!evento\s)(?<!plan\s)(?<!hotel\s)(?<!emergencia\s)familiar(?:es)?(?!\s+(?:with|con|com)\b))\b"
         ),
     ),
     ("triple", re.compile(r"\b(?:triple|triplo|tripla)s?\b")),
@@ -154,7 +155,7 @@ def _key_present(keys: frozenset[str], tokens: set[str]) -> bool:
     return any(
         _KEY_WORDS.get(target) in keys and token[0] == target[0] and _one_edit(token, target)
         for token in tokens
-        if len(token) >= 4 and token not in {"familia", "family"}
+        if len(token) >= 4 and token not in _KEY_WORDS
         for target in _KEY_WORDS
         if len(target) >= 5
     )
