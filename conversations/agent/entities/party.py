@@ -46,10 +46,10 @@ _YEARS = re.compile(r"\b(?:19|20)\d\d\b|\b\d{3,}\b")
 
 _CHILD_PLURAL = (
     r"ninos|ninas|nenes|nenas|chicos|peques|pequenos|pequenas|crios|crias|hijos|hijas|menores|bebes|babies|kids"
-    r"|children|childs|toddlers|infants|criancas|filhos|filhas|bebezinhos|nenens|criancinhas"
+    r"|children|childs|toddlers|infants|criancas|filhos|filhas|bebezinhos|nenens|criancinhas|sons|daughters"
 )
 _CHILD_SINGULAR = (
-    r"nino|nina|nene|nena|chico|peque|pequeno|pequena|crio|cria|hijo|hija|menor|bebe|baby|kid|child|son|daughter"
+    r"nino|nina|nene|nena|peque|pequeno|pequena|crio|cria|hijo|hija|menor|bebe|baby|kid|child|daughter"
     r"|toddler|infant|crianca|filho|filha|bebezinho|nenem|criancinha"
 )
 _ADULT = r"adultos?|adultas?|adults?|mayores|grown[\s-]?ups?"
@@ -58,7 +58,7 @@ _COMPANION = (
     r"mujer|esposa|esposo|marido|pareja|novia|novio|wife|husband|partner|girlfriend|boyfriend|fiancee?|spouse"
     r"|mulher|namorada|namorado|companheira|companheiro|noiva|noivo|senora|madre|padre|mama|papa|mother|father"
     r"|mom|mum|dad|mae|pai|hermano|hermana|brother|sister|irmao|irma|amigo|amiga|friend|colega|colleague"
-    r"|companero|companera|socio|socia|suegra|suegro|sogra|sogro"
+    r"|companero|companera|socio|socia|suegra|suegro|sogra|sogro|chico|chica"
 )
 _MY = r"(?:mi|my|meu|minha|a\s+minha|o\s+meu|nuestro|nuestra|our|el|la|o|a)"
 _I = r"(?:yo|i|me|eu)"
@@ -73,9 +73,11 @@ _CHILDREN_N = re.compile(
     rf"(?P<n>{QTY})\s+(?:(?:peque\w*|little|small)\s+|{_OF_THEM}\s+)?(?:{_CHILD_PLURAL}|{_CHILD_SINGULAR})\b"
     rf"|\b(?:{_CHILD_PLURAL})\s*[:=]\s*(?P<m>{NUM})"
 )
+# "son" is also Spanish for "they are" ("y son 2"): English context only.
 _CHILD_ONE = re.compile(
     rf"\b(?:con|with|com|y|and|e|\+)\s+{_MY}?\s*(?:{_CHILD_SINGULAR})\b"
     rf"|\b(?:mi|my|meu|minha|o\s+meu|a\s+minha|nuestro|nuestra|our)\s+(?:{_CHILD_SINGULAR})\b"
+    r"|\b(?:(?:with|and|\+)\s+)?(?:my|our|a)\s+(?:step)?son\b"
 )
 _NOT_PEOPLE = (
     r"(?:habitac\w*|hab|rooms?|quartos?|cuartos?|camas?|beds?|dias?|days?|semanas?|weeks?|meses|months?|horas?"
@@ -100,12 +102,12 @@ _WITH_COMPANION = re.compile(
     rf"\b{_MY}\s+(?P<a>\w+)\s+{_AND}\s+{_I}\b|\b{_I}\s+{_AND}\s+{_MY}\s+(?P<b>\w+)|\b(?:con|with|com)\s+{_MY}\s+(?P<c>\w+)"
 )
 _COMPANION_RE = re.compile(rf"(?:{_COMPANION})s?")
+_KIDS = rf"(?:{_CHILD_PLURAL}|{_CHILD_SINGULAR}|son|stepson)"
 _KIDS_AND_I = re.compile(
-    rf"\b(?:{_CHILD_PLURAL}|{_CHILD_SINGULAR})\s+{_AND}\s+{_I}\b|\b{_I}\s+{_AND}\s+(?:mis|my|meus|minhas|mi|meu|minha)"
-    rf"\s+(?:\d+\s+|\w+\s+)?(?:{_CHILD_PLURAL}|{_CHILD_SINGULAR})\b"
+    rf"\b{_KIDS}\s+{_AND}\s+{_I}\b|\b{_I}\s+{_AND}\s+(?:mis|my|meus|minhas|mi|meu|minha)\s+(?:\d+\s+|\w+\s+)?{_KIDS}\b"
 )
 _ALONE = re.compile(
-    r"\b(?:solo\s+yo|yo\s+solo|yo\s+sola|solamente\s+yo|solo\s+para\s+mi|viajo\s+solo|viajo\s+sola|just\s+me"
+    r"\b(?:solo\s+yo|yo\s+sola|solamente\s+yo|solo\s+para\s+mi|viajo\s+solo|viajo\s+sola|just\s+me"
     r"|only\s+me|just\s+myself|just\s+for\s+me|only\s+for\s+me|(?:travell?ing|travel)\s+alone|on\s+my\s+own"
     r"|so\s+eu|somente\s+eu|apenas\s+eu|so\s+para\s+mim|sozinh[oa])\b(?!\s+(?:y|and|e|con|with|com)\b)"
 )
