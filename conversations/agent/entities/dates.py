@@ -60,6 +60,7 @@ def _compile(language: str) -> dict[str, re.Pattern[str]]:
     months = month_alternation(language)
     months_first = month_alternation(language, abbreviations=language == "en")
     return {
+        "month": re.compile(rf"\b(?:{months})\b"),
         "dmy": re.compile(rf"{_day('d')}(?:\s+(?:(?:de|del|of|do|da|d)\s+)?|[/.-])\b(?P<m>{months})\b\.?{_year('y')}?"),
         "mdy": re.compile(rf"\b(?P<m>{months_first})\b\.?\s*(?:the\s+)?{_day('d')}{NOT_UNIT}{_year('y')}?"),
         "lookback": re.compile(
@@ -74,6 +75,7 @@ def _compile(language: str) -> dict[str, re.Pattern[str]]:
 
 
 _PATTERNS = {language: _compile(language) for language in ("es", "en", "pt")}
+_NUMERIC_HINT = re.compile(r"\d[/.-]\d")
 _NUM_DATE = r"(?P<a{n}>\d{{1,2}})(?P<s{n}>[/.-])(?P<b{n}>\d{{1,2}})(?:(?P=s{n})(?P<y{n}>\d{{4}}|\d{{2}}))?"
 _NUM_RANGE = re.compile(
     rf"(?<![\d/.:,-]){_NUM_DATE.format(n=1)}\s*(?:-|al|a|to|ao|hasta|until|till|ate)\s*{_NUM_DATE.format(n=2)}"
@@ -137,18 +139,19 @@ def _absolute_atoms(work: str, language: str, day_first: bool) -> tuple[list[Ato
     atoms: list[Atom] = []
     pairs: list[tuple[Atom, Atom]] = []
     spans: list[tuple[int, int]] = []
-    for match in _ISO.finditer(work):
+    numeric = _NUMERIC_HINT.search(work) is not None  # cheap tests first: most messages have no dates
+    for match in _ISO.finditer(work) if numeric else ():
         atoms.append(Atom(*match.span(), day=int(match["d"]), month=int(match["m"]), year=int(match["y"])))
         spans.append(match.span())
     work = mask(work, spans)
-    for match in _NUM_RANGE.finditer(work):
+    for match in _NUM_RANGE.finditer(work) if numeric else ():
         parts = [_numeric(match[f"a{n}"], match[f"b{n}"], match[f"y{n}"], day_first=day_first) for n in (1, 2)]
         if parts[0] and parts[1] and (match["s1"] != "." or match["y1"]) and (match["s2"] != "." or match["y2"]):
             middle = match.start("a2")
             pairs.append((Atom(match.start(), middle, *parts[0]), Atom(middle, match.end(), *parts[1])))
             spans.append(match.span())
     work = mask(work, spans)
-    for name in ("dmy", "mdy"):
+    for name in ("dmy", "mdy") if patterns["month"].search(work) else ():
         for match in patterns[name].finditer(work):
             day = _day_value(match, "d")
             if day and 1 <= day <= 31:
@@ -156,7 +159,7 @@ def _absolute_atoms(work: str, language: str, day_first: bool) -> tuple[list[Ato
                 atoms.append(Atom(*match.span(), day=day, month=MONTHS[match["m"]], year=year))
                 spans.append(match.span())
         work = mask(work, spans)
-    for match in _NUM.finditer(work):
+    for match in _NUM.finditer(work) if numeric else ():
         parsed = _numeric(match["a1"], match["b1"], match["y1"], day_first=day_first)
         if parsed and (match["s1"] != "." or match["y1"]):
             atoms.append(Atom(*match.span(), *parsed))

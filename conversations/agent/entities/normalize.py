@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 MASK = "\x1f"
@@ -107,8 +107,10 @@ def fold(text: str) -> str:
     return normalize(text).folded
 
 
-def mask(text: str, spans: Iterable[tuple[int, int]]) -> str:
+def mask(text: str, spans: Collection[tuple[int, int]]) -> str:
     """``text`` with every ``(start, end)`` span overwritten by ``MASK`` (same length)."""
+    if not spans:
+        return text
     chars = list(text)
     for start, end in spans:
         chars[start:end] = MASK * (end - start)

@@ -72,6 +72,8 @@ _NIGHTS = re.compile(
     rf"|\b(?P<one>an?)\s+(?:single\s+)?night\b"
     rf"|\b(?P<pair>un\s+par\s+de|a\s+couple\s+of|um\s+par\s+de|a\s+couple)\s+{_NIGHT_WORDS}\b)"
 )
+_NIGHT_HINT = re.compile(r"noch|night|noit|nite|nts|diari")
+_WEEK_HINT = re.compile(r"seman|week")
 _WEEKS = re.compile(
     rf"(?:\b(?:por|for|durante|during|para|pra)\s+)?(?:(?P<n>{NUM}|\b(?:una|uma)\b)\s+(?:semanas?|weeks?)"
     r"|\b(?P<one>an?)\s+week)\b(?!\s+(?:que\s+viene|que\s+vem|ago|antes|atras|pasada|passada))"
@@ -173,7 +175,9 @@ def find_nights(work: str) -> tuple[int | None, str]:
     """Stated length of stay in nights (weeks count 7) and ``work`` with it masked."""
     nights: int | None = None
     spans: list[tuple[int, int]] = []
-    for pattern, per_unit in ((_NIGHTS, 1), (_WEEKS, 7)):
+    for pattern, hint, per_unit in ((_NIGHTS, _NIGHT_HINT, 1), (_WEEKS, _WEEK_HINT, 7)):
+        if not hint.search(work):  # cheap test first: most messages state no length of stay
+            continue
         for match in pattern.finditer(work):
             if match.group("n"):
                 count = number_value(match.group("n"))

@@ -142,23 +142,33 @@ def _present(word: str, tokens: set[str]) -> bool:
     if len(word) < 4:
         return False
     return any(
-        token[0] == word[0]
-        and abs(len(token) - len(word)) <= 2
-        and difflib.SequenceMatcher(None, token, word).ratio() >= 0.8
+        token[0] == word[0] and abs(len(token) - len(word)) <= 2 and _similar(token, word)
         for token in tokens
         if len(token) >= 4
     )
 
 
-def _key_present(keys: frozenset[str], tokens: set[str]) -> bool:
-    """Tenant key words typed with a typo that the generic patterns do not take ("suit")."""
-    return any(
-        _KEY_WORDS.get(target) in keys and token[0] == target[0] and _one_edit(token, target)
+@lru_cache(maxsize=4096)
+def _similar(a: str, b: str) -> bool:
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
+
+
+_TYPO_BY_LETTER: dict[str, list[str]] = {}
+for _word in _KEY_WORDS:
+    if len(_word) >= 5:
+        _TYPO_BY_LETTER.setdefault(_word[0], []).append(_word)
+
+
+def _typo_keys(tokens: set[str]) -> set[str]:
+    """Keys of tenant key words typed with a typo that the generic patterns do not take ("suit")."""
+    return {
+        _KEY_WORDS[target]
         for token in tokens
         if len(token) >= 4 and token not in _KEY_WORDS
-        for target in _KEY_WORDS
-        if len(target) >= 5
-    )
+        for target in _TYPO_BY_LETTER.get(token[0], ())
+        if _one_edit(token, target)
+    }
 
 
 def extract_room_type(work: str, room_types: Sequence[str] | None = None) -> str | None:
@@ -166,9 +176,10 @@ def extract_room_type(work: str, room_types: Sequence[str] | None = None) -> str
     if not room_types:
         return key
     tokens = {token for token in _TOKENS.findall(work) if len(token) >= 3 and token not in _FILLER}
+    typo_keys = _typo_keys(tokens) if key is None else set()
     scores: list[tuple[float, str]] = []
     for name, keys, key_count, descriptive in _tenant_names(tuple(room_types)):
-        key_hit = key in keys if key else key_count > 0 and _key_present(keys, tokens)
+        key_hit = key in keys if key else bool(keys & typo_keys)
         matched = (key_count if key_hit else 0) + sum(_present(word, tokens) for word in descriptive)
         scores.append((matched / (key_count + len(descriptive)), name))
     scores.sort(reverse=True)
