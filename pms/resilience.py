@@ -2,10 +2,10 @@
 
 ``ResilientPMS(adapter, tenant=…)`` has the ``PMSAdapter`` interface and adds:
 
-* a pybreaker ``CircuitBreaker`` per (tenant, PMS kind), shared by every wrapper of that pair in the process and,
-  when ``REDIS_URL`` is set, by every process (``CircuitRedisStorage``, namespace
-  ``<CACHE_KEY_PREFIX>:pms:<tenant slug>:<kind>``). Business errors (``PMSBusinessError``) are excluded: they never
-  count as failures. An open breaker rejects calls with ``PMSCircuitOpen`` (a ``PMSUnavailable``).
+* a pybreaker ``CircuitBreaker`` per (tenant, PMS kind) (``pms.breakers``), shared by every wrapper of that pair
+  in the process and, when ``REDIS_URL`` is set, by every process. Business errors (``PMSBusinessError``) are
+  excluded: they never count as failures. An open breaker rejects calls with ``PMSCircuitOpen`` (a
+  ``PMSUnavailable``) without calling the adapter.
 * retries of transient errors (``PMSUnavailable``) with exponential backoff and jitter, for reads and for
   ``cancel_booking`` (idempotent). ``create_booking`` and ``modify_booking`` are never retried: after a timeout the
   PMS may have applied them, and a second attempt could book twice.
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,8 +32,8 @@ from typing import Any, Generic, TypeVar
 
 import pybreaker
 import structlog
-from django.conf import settings
 from django.core.cache import cache as default_cache
+from django.db import transaction
 from django.utils import timezone
 
 from pms.base import (
@@ -51,13 +50,12 @@ from pms.base import (
     RoomType,
     StayPolicy,
 )
+from pms.breakers import breaker_for
 from pms.metrics import (
-    BREAKER_STATE_VALUES,
     pms_api_latency_seconds,
     pms_cache_hits_total,
     pms_cache_misses_total,
     pms_circuit_breaker_calls_total,
-    pms_circuit_breaker_state,
     pms_errors_total,
     pms_stale_served_total,
 )
@@ -104,116 +102,20 @@ def error_kind(exc: BaseException) -> str:
     return "unavailable"
 
 
-# --- breakers ------------------------------------------------------------------------------------------------
-REDIS_RETRY_AFTER_SECONDS = 60.0
-
-
-@dataclass
-class _BreakerEntry:
-    breaker: pybreaker.CircuitBreaker
-    storage: str  # "redis" | "memory"
-    fallback: bool  # memory storage because Redis could not be reached
-    created: float
-
-
-_breakers: dict[tuple[str, str], _BreakerEntry] = {}
-_breakers_lock = threading.Lock()
-
-
-def breaker_namespace(tenant_slug: str, kind: str) -> str:
-    return f"{settings.CACHE_KEY_PREFIX}:pms:{tenant_slug}:{kind}"
-
-
-class _StateGauge(pybreaker.CircuitBreakerListener):
-    def __init__(self, tenant_slug: str, kind: str) -> None:
-        self.labels = {"tenant": tenant_slug, "pms": kind}
-
-    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
-        pms_circuit_breaker_state.labels(**self.labels).set(BREAKER_STATE_VALUES.get(new_state.name, 1))
-        old = old_state.name if old_state is not None else None
-        if old != new_state.name:
-            logger.warning("pms_breaker_state_changed", **self.labels, old=old, new=new_state.name)
-
-
-def _new_breaker(tenant_slug: str, kind: str, policy: ResiliencePolicy) -> _BreakerEntry:
-    storage: pybreaker.CircuitBreakerStorage | None = None
-    fallback = False
-    if settings.REDIS_URL:
-        try:
-            from django_redis import get_redis_connection
-
-            storage = pybreaker.CircuitRedisStorage(
-                pybreaker.STATE_CLOSED,
-                get_redis_connection("default"),  # raw client, bytes replies (what CircuitRedisStorage decodes)
-                namespace=breaker_namespace(tenant_slug, kind),
-            )
-        except Exception:
-            logger.warning("pms_breaker_redis_unavailable", tenant=tenant_slug, pms=kind, exc_info=True)
-            fallback = True
-    breaker = pybreaker.CircuitBreaker(
-        fail_max=policy.fail_max,
-        reset_timeout=policy.reset_timeout,
-        exclude=[PMSBusinessError],
-        listeners=[_StateGauge(tenant_slug, kind)],
-        state_storage=storage or pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED),
-        name=f"pms:{tenant_slug}:{kind}",
-        throw_new_error_on_trip=False,  # the call that trips the breaker raises its own error
-    )
-    pms_circuit_breaker_state.labels(tenant=tenant_slug, pms=kind).set(
-        BREAKER_STATE_VALUES.get(breaker.current_state, 1)
-    )
-    return _BreakerEntry(breaker, "redis" if storage is not None else "memory", fallback, time.monotonic())
-
-
-def breaker_for(tenant_slug: str, kind: str, policy: ResiliencePolicy | None = None) -> pybreaker.CircuitBreaker:
-    """The process's breaker for (tenant, kind), created on first use; ``policy`` updates its thresholds."""
-    policy = policy or ResiliencePolicy()
-    key = (tenant_slug, kind)
-    with _breakers_lock:
-        entry = _breakers.get(key)
-        if entry is None or (entry.fallback and time.monotonic() - entry.created > REDIS_RETRY_AFTER_SECONDS):
-            entry = _breakers[key] = _new_breaker(tenant_slug, kind, policy)
-    entry.breaker.fail_max = policy.fail_max
-    entry.breaker.reset_timeout = policy.reset_timeout
-    return entry.breaker
-
-
-def breaker_states() -> list[dict[str, Any]]:
-    """Every breaker this process has used: tenant, pms, state (read from the shared storage), storage."""
-    with _breakers_lock:
-        entries = list(_breakers.items())
-    states = []
-    for (tenant_slug, kind), entry in sorted(entries):
-        states.append(
-            {
-                "tenant": tenant_slug,
-                "pms": kind,
-                "state": entry.breaker.current_state,
-                "fail_counter": entry.breaker.fail_counter,
-                "storage": entry.storage,
-            }
-        )
-    return states
-
-
-def breaker_storage_kind(tenant_slug: str, kind: str) -> str:
-    with _breakers_lock:
-        entry = _breakers.get((tenant_slug, kind))
-    return entry.storage if entry else ("redis" if settings.REDIS_URL else "memory")
-
-
-def reset_breakers() -> None:
-    """Forget every breaker of this process (tests). Redis-held state is left alone."""
-    with _breakers_lock:
-        _breakers.clear()
-
-
 # --- cache keys ----------------------------------------------------------------------------------------------
 def _version_key(tenant_id: int, scope: str) -> str:
     return f"pms:{tenant_id}:version:{scope}"
 
 
 def _bump_version(tenant_id: int, scope: str) -> None:
+    """Now, and again when the surrounding transaction (if any) commits: a read between the two could otherwise
+    cache what the uncommitted change is about to make wrong."""
+    _bump_now(tenant_id, scope)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _bump_now(tenant_id, scope))
+
+
+def _bump_now(tenant_id: int, scope: str) -> None:
     key = _version_key(tenant_id, scope)
     try:
         try:
@@ -254,7 +156,9 @@ class ResilientPMS:
         self.kind = kind or adapter.name
         self.name = adapter.name
         self.policy = policy or ResiliencePolicy()
-        self.breaker = breaker or breaker_for(tenant.slug, self.kind, self.policy)
+        self.breaker = breaker or breaker_for(
+            tenant.slug, self.kind, fail_max=self.policy.fail_max, reset_timeout=self.policy.reset_timeout
+        )
         self._sleep = sleep
         self._jitter = jitter
         self.last_result_stale = False
@@ -267,7 +171,7 @@ class ResilientPMS:
     def availability_result(
         self, check_in: dt.date, check_out: dt.date, adults: int, children: int = 0, room_type: str | None = None
     ) -> PMSResult[list[Offer]]:
-        args = (check_in.isoformat(), check_out.isoformat(), adults, children, room_type or "*")
+        args = (str(check_in), str(check_out), adults, children, room_type or "*")
         return self._cached(
             "availability",
             args,

@@ -19,18 +19,11 @@ from django.db import transaction
 
 from hotel_agent.health import CheckResult
 from pms.base import Booking, PMSInvalidRequest
+from pms.breakers import breaker_for, breaker_opened_at, breaker_states, breaker_storage_kind
 from pms.mock import MockPMS
 from pms.models import PMSConfig
 from pms.registry import adapter_for_config
-from pms.resilience import (
-    ResiliencePolicy,
-    ResilientPMS,
-    breaker_for,
-    breaker_states,
-    breaker_storage_kind,
-    invalidate_availability,
-    invalidate_catalog,
-)
+from pms.resilience import ResiliencePolicy, ResilientPMS, invalidate_availability, invalidate_catalog
 from pms.selectors import pms_config_get
 from tenants.models import Tenant
 
@@ -85,8 +78,8 @@ def pms_breaker_status(*, tenant: Tenant) -> dict[str, Any]:
     """The hotel's breaker as the shared storage sees it (for operators)."""
     config = pms_config_get(tenant=tenant)
     policy = pms_policy_from_config(config)
-    breaker = breaker_for(tenant.slug, config.kind, policy)
-    opened_at = breaker._state_storage.opened_at  # pybreaker has no public accessor
+    breaker = breaker_for(tenant.slug, config.kind, fail_max=policy.fail_max, reset_timeout=policy.reset_timeout)
+    opened_at = breaker_opened_at(breaker)
     return {
         "tenant": tenant.slug,
         "pms": config.kind,
