@@ -7,7 +7,8 @@ capitalised words ("Soy Juan Pérez" but not "soy de Madrid" or "I'm interested"
 "Sra. López", returned without the title).
 The name is one to four words and stops at punctuation, digits, a line break or a connector/function word
 ("y", "and", "e", "para", "from", "quiero"...); "de/da/van..." are kept inside a name before a capitalised word
-("María de la Cruz"). An all-lower-case name is returned title-cased.
+("María de la Cruz") after a strong cue only ("Soy Ana de Madrid" is "Ana"). An all-lower-case name is returned
+title-cased.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def _take_name(text: Normalized, work: str, start: int, *, strong: bool) -> str 
         capital = word[0].isupper()
         if folded in _PARTICLES and words:
             particles = _particles_before_capital(clean, match)
-            if not particles or not words[0][0].isupper() or len(words) + len(particles) >= 6:
+            if not strong or not particles or not words[0][0].isupper() or len(words) + len(particles) >= 6:
                 break
             words.extend(particles)
             position = match.start() + len(" ".join(particles)) + 1

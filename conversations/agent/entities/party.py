@@ -89,7 +89,7 @@ _TOTAL = re.compile(
     rf"\b(?:somos|seremos|vamos\s+a\s+ser|vamos|we\s+are|we're|there\s+are|there\s+will\s+be|sois|seriamos"
     rf"|total\s+de|en\s+total|in\s+total|no\s+total)\s+(?P<a>{NUM})\b"
     rf"(?:\s+(?:{_PERSON}|of\s+us|de\s+nosotros)\b|(?!\s*(?:{_NOT_PEOPLE})))"
-    rf"|\b(?:para|for|pra)\s+(?P<b>{NUM})\b(?:\s+(?:{_PERSON})\b|(?!\s*(?:{_NOT_PEOPLE})))"
+    rf"|(?:\b(?:para|for|pra|pa)\s+|\bp/\s*)(?P<b>{NUM})\b(?:\s+(?:{_PERSON})\b|(?!\s*(?:{_NOT_PEOPLE})))"
     rf"|(?P<c>{QTY})\s+(?:{_PERSON}|of\s+us)\b"
     rf"|\b(?:familia|family|grupo|group|party)\s+(?:de|of)\s+(?P<d>{NUM})\b"
 )

@@ -24,7 +24,7 @@ import datetime as dt
 import re
 
 from .atoms import Atom
-from .lexicon import NUM, QTY, WEEKDAYS, alternation, number_value
+from .lexicon import DAY_DIGITS, MONTHS, NOT_UNIT, NUM, QTY, WEEKDAYS, alternation, number_value
 from .normalize import mask
 
 _FAREWELL = re.compile(r"\b(?:hasta\s+manana|see\s+you\s+tomorrow|ate\s+amanha|nos\s+vemos\s+manana)\b")
@@ -45,19 +45,22 @@ _NEXT_WORDS = re.compile(r"\b(?:next|proxim[oa]|que\s+viene|que\s+vem)\b")
 _THIS_WORDS = frozenset({"este", "esta", "this", "nesta", "nessa", "neste", "nesse", "essa", "esse"})
 _NEXT_WEEK = re.compile(
     r"\b(?:(?:la|a|na)\s+)?(?:semana\s+que\s+viene|proxima\s+semana|semana\s+proxima|next\s+week|semana\s+que\s+vem"
-    r"|semana\s+que\s+entra)\b"
+    r"|semana\s+que\s+entra|semana\s+entrante)\b"
 )
 _WEEKEND = re.compile(
     r"\b(?:(?:el|o|no|the|this|este|esta|neste|nesse|next|proximo|coming|that)\s+){0,2}"
     r"(?:fin(?:de)?\s+de\s+semana|finde|fin\s+de\s+semana|week-?end|wknd|fim\s+de\s+semana|fds)"
     r"(?:\s+(?:que\s+viene|que\s+vem|proximo))?\b"
 )
+_MONTH_NAMES = alternation(MONTHS)
 _WEEKDAY = re.compile(
     r"\b(?P<pre>(?:(?:el|la|on|this|este|esta|nesta|nessa|neste|nesse|essa|esse|na|no|o|a|next|proximo|proxima"
     r"|coming)\s+){0,3})"
     rf"(?P<wd>{alternation(WEEKDAYS)})(?P<feira>s?[\s-]*feira)?\b"
     r"(?P<post>\s+(?:que\s+viene|que\s+vem|proxim[oa]|de\s+la\s+semana\s+que\s+viene|de\s+la\s+proxima\s+semana"
     r"|da\s+semana\s+que\s+vem|da\s+proxima\s+semana|of\s+next\s+week|next\s+week))?"
+    rf"(?:,?\s+(?:el\s+|the\s+|dia\s+)?(?P<dom>{DAY_DIGITS})(?:st|nd|rd|th|o)?\b"
+    rf"(?!\s*(?:(?:de\s+|of\s+|d\s+)?(?:{_MONTH_NAMES})\b|[/.-]\s*\d)){NOT_UNIT})?"
 )
 _RECURRING = re.compile(r"\b(?:los|todos|every|cada|aos|todas|as|nas)\s+$")
 _AMBIGUOUS_CUES = frozenset({"na", "nesta", "nessa", "esta", "essa", "proxima", "proximo", "no", "neste"})
@@ -78,6 +81,22 @@ _WEEKS = re.compile(
     rf"(?:\b(?:por|for|durante|during|para|pra)\s+)?(?:(?P<n>{NUM}|\b(?:una|uma)\b)\s+(?:semanas?|weeks?)"
     r"|\b(?P<one>an?)\s+week)\b(?!\s+(?:que\s+viene|que\s+vem|ago|antes|atras|pasada|passada))"
 )
+
+
+def _day_on_weekday(day: int, weekday: int, today: dt.date) -> dt.date | None:
+    first = None
+    year, month = today.year, today.month
+    for _ in range(12):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:
+            candidate = None
+        if candidate and candidate >= today:
+            if candidate.weekday() == weekday:
+                return candidate
+            first = first or candidate
+        month, year = (1, year + 1) if month == 12 else (month + 1, year)
+    return first
 
 
 def _monday_next_week(today: dt.date) -> dt.date:
@@ -136,6 +155,12 @@ def find_relative(work: str, *, language: str, today: dt.date) -> tuple[list[Ato
         if not pre_words and _RECURRING.search(work, max(0, match.start() - 8), match.start()):
             continue
         post = match.group("post") or ""
+        if match.group("dom"):  # "el lunes 16": the 16th, the next one that is a Monday if there is one soon
+            date = _day_on_weekday(int(match.group("dom")), WEEKDAYS[name], today)
+            if date is not None:
+                atoms.append(Atom(*match.span(), date=date, kind="rel"))
+                spans.append(match.span())
+            continue
         if "semana" in post or "week" in post:
             date = _monday_next_week(today) + dt.timedelta(days=WEEKDAYS[name])
             atoms.append(Atom(*match.span(), date=date, kind="rel"))
