@@ -174,8 +174,11 @@ def alternation(words) -> str:
     return "|".join(r"[\s-]+".join(re.escape(piece) for piece in word.split(" ")) for word in parts)
 
 
+_SEPARATORS = re.compile(r"[\s-]+")
+
+
 def number_value(token: str) -> int | None:
-    token = re.sub(r"[\s-]+", " ", token.strip())
+    token = _SEPARATORS.sub(" ", token.strip())
     if token.isdigit():
         return int(token)
     return DAY_WORDS.get(token) or ARTICLES_ONE.get(token)

@@ -34,6 +34,7 @@ _REF_BARE = re.compile(
 _UNIT_CODE = re.compile(
     r"\d+(?:EUR|EUROS|USD|BRL|MXN|ARS|PAX|AM|PM|H|HS|HRS|HORAS|KM|KG|ST|ND|RD|TH|GB|MB|MIN|MINS|NOCHES|NIGHTS|X)"
 )
+_NOT_DIGIT = re.compile(r"\D")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _DATE_LIKE = re.compile(
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}-\d{1,2}"
@@ -76,14 +77,15 @@ def extract_misc(text: Normalized, work: str) -> tuple[dict[str, str], str]:
     for match in _REF_CUE.finditer(work):
         start, end = match.span("ref")
         code = text.clean[start:end]
-        if _valid_ref(code, cued=True, upper_in_text=code.isupper()):
+        shouting = text.clean[match.start() : start].isupper()  # "RESERVA HOTEL": capitals say nothing
+        if _valid_ref(code, cued=True, upper_in_text=code.isupper() and not shouting):
             found.setdefault("booking_ref", code.upper())
             spans.append((start, end))
             break
     work = mask(work, spans)
 
     for match in _PHONE.finditer(work):
-        digits = re.sub(r"\D", "", match.group())
+        digits = _NOT_DIGIT.sub("", match.group())
         if match.group("plus") == "00":
             digits = digits[2:]
         if 9 <= len(digits) <= 15:
