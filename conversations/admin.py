@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Conversation, Guest, LockAudit, Message
+from conversations.models import AgentSettings, Conversation, Guest, LockAudit, Message, SessionState
 
 
 class ReadOnlyAdminMixin:
@@ -94,3 +94,18 @@ class LockAuditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["resource", "owner"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
+
+
+@admin.register(AgentSettings)
+class AgentSettingsAdmin(admin.ModelAdmin):
+    list_display = ("tenant", "confidence_threshold", "session_ttl_hours", "nlu_engine")
+    list_select_related = ("tenant",)
+    search_fields = ("tenant__slug", "tenant__name")
+
+
+@admin.register(SessionState)
+class SessionStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("conversation", "tenant", "language", "fallback_streak", "expires_at", "updated_at")
+    list_filter = ("tenant", "language")
+    list_select_related = ("tenant", "conversation__guest")
+    search_fields = ("conversation__guest__address", "conversation__guest__display_name")

@@ -18,7 +18,7 @@ orchestrator_latency_seconds = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 orchestrator_escalations_total = Counter(
-    "orchestrator_escalations_total", "Conversations handed to staff, by reason.", ["reason"]
+    "orchestrator_escalations_total", "Conversations handed to staff, by reason and channel.", ["reason", "channel"]
 )
 inbound_processed_total = Counter(
     "inbound_processed_total",

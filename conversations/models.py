@@ -146,6 +146,8 @@ class Message(models.Model):
     # Media reference, location, interactive ids … whatever the kind carries, normalized.
     attachment = models.JSONField(default=dict, blank=True)
     raw_payload = models.JSONField(default=dict, blank=True)
+    # What the agent understood of an inbound message: intent, confidence, language, entities, engine.
+    nlu = models.JSONField(default=dict, blank=True)
     provider_message_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 (NULL: not sent yet; unique when set)
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices)
@@ -211,3 +213,60 @@ class LockAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource} {self.action} by {self.owner[:8]}"
+
+
+class AgentSettings(models.Model):
+    """Per-hotel overrides of the agent's global settings (``None`` = use the global value)."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="agent_settings")
+    confidence_threshold = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=_("Below this NLU confidence the agent asks for clarification (0–1). Empty: global default."),
+    )
+    session_ttl_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("How long a conversation's context is kept. Empty: global default.")
+    )
+    nlu_engine = models.CharField(
+        max_length=16, blank=True, help_text=_("NLU engine name (local, llm). Empty: chosen by feature flags.")
+    )
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("agent settings")
+        verbose_name_plural = _("agent settings")
+
+    def __str__(self) -> str:
+        return f"agent settings · {self.tenant_id}"
+
+
+class SessionState(models.Model):
+    """Multi-turn state of one conversation: what the guest asked for so far, recent intents, the question the
+    agent is waiting on. Expires after the session TTL; an expired session starts over (the conversation stays)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sessions")
+    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="session")
+    # check_in / check_out (ISO), adults, children, room_type, booking_ref, guest_name, email, phone, …
+    context = models.JSONField(default=dict, blank=True)
+    # What the agent asked and is waiting for: {"action": "...", "slot": "...", "data": {...}}.
+    pending = models.JSONField(default=dict, blank=True)
+    intents = models.JSONField(default=list, blank=True)  # last 10: [{"intent", "confidence", "at"}]
+    language = models.CharField(max_length=5, blank=True)
+    fallback_streak = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+    def __str__(self) -> str:
+        return f"session · {self.conversation_id}"
+
+    @property
+    def last_intent(self) -> dict | None:
+        return self.intents[-1] if self.intents else None

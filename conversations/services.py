@@ -19,6 +19,7 @@ from conversations.metrics import (
     inbound_messages_total,
     inbound_processed_total,
     message_status_updates_total,
+    orchestrator_escalations_total,
 )
 from conversations.models import (
     STATUS_RANK,
@@ -207,7 +208,7 @@ def message_status_apply_pending(*, account: ResolvedAccount, provider_message_i
 def inbound_process(*, message_id: int) -> str:
     """Answer one inbound message exactly once. Returns the outcome for logs and metrics."""
     from channels_gateway.tasks import send_outbound
-    from conversations.agent.orchestrator import TurnContext, orchestrate
+    from conversations.agent.orchestrator import orchestrate
 
     message = (
         Message.objects.select_related("conversation__guest", "tenant")
@@ -233,7 +234,7 @@ def inbound_process(*, message_id: int) -> str:
             inbound_processed_total.labels(outcome="human").inc()
             return "human"
 
-        reply = orchestrate(TurnContext(tenant=message.tenant, conversation=conversation, message=message))
+        reply, nlu = orchestrate(tenant=message.tenant, conversation=conversation, message=message)
 
         with transaction.atomic():
             locked = Message.objects.select_for_update().get(pk=message.pk)
@@ -249,6 +250,9 @@ def inbound_process(*, message_id: int) -> str:
                         direction=Direction.OUTBOUND,
                         sender=Sender.BOT,
                         text=reply.text,
+                        attachment={"options": [{"id": o.id, "title": o.title} for o in reply.options]}
+                        if reply.options
+                        else {},
                         reply_to=message,
                         status=DeliveryStatus.QUEUED,
                     )
@@ -256,13 +260,41 @@ def inbound_process(*, message_id: int) -> str:
                 inbound_processed_total.labels(outcome="duplicate").inc()
                 return "duplicate"
             now = timezone.now()
-            Message.objects.filter(pk=message.pk).update(processed_at=now)
+            Message.objects.filter(pk=message.pk).update(processed_at=now, nlu=nlu_snapshot(nlu))
             Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, updated_at=now)
             if reply.language and reply.language != conversation.language:
                 Conversation.objects.filter(pk=conversation.pk).update(language=reply.language)
+                Guest.objects.filter(pk=conversation.guest_id).update(language=reply.language)
+            if reply.escalate_reason:
+                conversation_escalate(conversation=conversation, reason=reply.escalate_reason)
             transaction.on_commit(lambda: send_outbound.delay(outbound.pk))
     inbound_processed_total.labels(outcome="replied").inc()
     return "replied"
+
+
+def nlu_snapshot(nlu) -> dict:
+    """What the agent understood, kept on the inbound message for staff (JSON-safe)."""
+    if nlu is None:
+        return {}
+    return {
+        "intent": nlu.intent,
+        "confidence": nlu.confidence,
+        "language": nlu.language,
+        "engine": nlu.engine,
+        "entities": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in nlu.entities.items()},
+    }
+
+
+def conversation_escalate(*, conversation: Conversation, reason: str) -> bool:
+    """Hand a bot conversation to staff (``pending_human``). Returns False when it was not with the bot."""
+    updated = Conversation.objects.filter(
+        pk=conversation.pk, tenant_id=conversation.tenant_id, status=ConversationStatus.BOT
+    ).update(status=ConversationStatus.PENDING_HUMAN, escalation_reason=reason[:64], updated_at=timezone.now())
+    if updated:
+        channel = conversation.channel_account.channel
+        orchestrator_escalations_total.labels(reason=reason, channel=channel).inc()
+        logger.info("conversation_escalated", conversation_id=str(conversation.pk), reason=reason)
+    return bool(updated)
 
 
 def outbound_attempt_count(*, message_id: int) -> int:

@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from hotel_agent.celery import app as celery_app
+from tenants.flags import flags_local_cache_clear
 from tests.factories import ChannelAccountFactory, TenantFactory
 
 REAL_REDIS = bool(os.environ.get("REDIS_URL"))
@@ -16,6 +17,7 @@ REAL_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "p
 def _isolated_cache_and_eager_celery(request):
     """Each test starts with an empty cache and, unless marked ``e2e``, runs Celery tasks in-process."""
     cache.clear()
+    flags_local_cache_clear()
     eager = "e2e" not in request.keywords
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = eager
@@ -23,6 +25,7 @@ def _isolated_cache_and_eager_celery(request):
     yield
     celery_app.conf.task_always_eager = previous
     cache.clear()
+    flags_local_cache_clear()
 
 
 @pytest.fixture
@@ -39,3 +42,20 @@ def whatsapp_account(tenant):
 def other_tenant_account(db):
     other = TenantFactory(slug="otro-hotel", name="Otro Hotel", default_language="en")
     return ChannelAccountFactory(tenant=other, external_id="209999999999999")
+
+
+class GreetingEngine:
+    """A deterministic NLU stand-in for pipeline tests that are about delivery, not understanding."""
+
+    name = "greeting-stub"
+
+    def parse(self, text, *, tenant, context):
+        from conversations.agent.nlu import NLUResult
+
+        return NLUResult(intent="greeting", confidence=1.0, language=context.get("language") or "es")
+
+
+@pytest.fixture
+def greeting_nlu(monkeypatch):
+    """Every message is understood as a greeting, so every message gets exactly one bot reply."""
+    monkeypatch.setattr("conversations.agent.orchestrator.engine_for", lambda tenant: GreetingEngine())

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from conversations.models import Conversation, ConversationStatus, Guest, LockAction, LockAudit, Message
-from tenants.models import ChannelAccount, StaffMembership, Tenant
+from conversations.models import (
+    AgentSettings,
+    Conversation,
+    ConversationStatus,
+    Guest,
+    LockAction,
+    LockAudit,
+    Message,
+    SessionState,
+)
+from tenants.models import ChannelAccount, FeatureFlag, HotelProfile, KnowledgeEntry, StaffMembership, Tenant
 from tests.factories import (
     ChannelAccountFactory,
     ConversationFactory,
@@ -48,11 +60,37 @@ def make(model: type) -> object:
         Conversation: ConversationFactory,
         Message: MessageFactory,
         LockAudit: lambda: lock_audit(TenantFactory()),
+        FeatureFlag: lambda: FeatureFlag.objects.create(name="nlp.llm.enabled", tenant=TenantFactory(), enabled=True),
+        HotelProfile: lambda: HotelProfile.objects.create(tenant=TenantFactory()),
+        KnowledgeEntry: lambda: KnowledgeEntry.objects.create(
+            tenant=TenantFactory(), topic="wifi", language="es", answer="Red HotelGuest, clave sol2026"
+        ),
+        AgentSettings: lambda: AgentSettings.objects.create(tenant=TenantFactory(), confidence_threshold=0.5),
+        SessionState: lambda: session_for(ConversationFactory()),
     }
     return makers[model]()
 
 
-PROJECT_MODELS = [Tenant, ChannelAccount, StaffMembership, Guest, Conversation, Message, LockAudit]
+PROJECT_MODELS = [
+    Tenant,
+    ChannelAccount,
+    StaffMembership,
+    Guest,
+    Conversation,
+    Message,
+    LockAudit,
+    FeatureFlag,
+    HotelProfile,
+    KnowledgeEntry,
+    AgentSettings,
+    SessionState,
+]
+
+
+def session_for(conversation):
+    return SessionState.objects.create(
+        tenant=conversation.tenant, conversation=conversation, expires_at=timezone.now() + dt.timedelta(hours=1)
+    )
 
 
 def admin_url(model: type, view: str, *args: object) -> str:

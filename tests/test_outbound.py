@@ -289,7 +289,7 @@ def test_inbound_message_is_never_sent(queued, token, graph):
 
 
 # --- no token: log sender -------------------------------------------------------------------------------------
-def test_without_a_token_the_log_sender_is_used(queued, settings, graph, capsys):
+def test_without_a_token_the_log_sender_is_used(queued, settings, graph, caplog):
     settings.WHATSAPP_ACCESS_TOKEN = ""
 
     outcome = outbound_send(message_id=queued.pk)
@@ -300,4 +300,9 @@ def test_without_a_token_the_log_sender_is_used(queued, settings, graph, capsys)
     assert message.status == DeliveryStatus.SENT
     assert message.provider_message_id.startswith("log.")
     assert len(message.provider_message_id) == len("log.") + 32
-    assert f"→ {wa.GUEST_PHONE}: ¡Hola! ¿En qué puedo ayudarte?" in capsys.readouterr().out
+    logged = [
+        r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "outbound_message_logged"
+    ]
+    assert len(logged) == 1
+    assert logged[0]["to"] == wa.GUEST_PHONE
+    assert logged[0]["text"] == "¡Hola! ¿En qué puedo ayudarte?"

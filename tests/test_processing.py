@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from conversations import locks
 from conversations.locks import LockNotAcquired, distributed_lock
 from conversations.models import (
+    Conversation,
     ConversationStatus,
     DeliveryStatus,
     Direction,
@@ -17,6 +18,7 @@ from conversations.models import (
     Message,
     MessageKind,
     Sender,
+    SessionState,
 )
 from conversations.services import inbound_process
 from conversations.tasks import process_inbound
@@ -209,7 +211,8 @@ def test_greeting_is_answered_in_the_guests_language(make_inbound, conversation,
 
     expected = translated(
         language,
-        "Hello %(name)s! Welcome to %(hotel)s. How can I help you?",
+        "Hello %(name)s! Welcome to %(hotel)s. I can check availability and prices, make or change a booking, "
+        "answer questions about the hotel, or put you through to reception. How can I help?",
         name="Ana",
         hotel=conversation.tenant.name,
     )
@@ -218,9 +221,12 @@ def test_greeting_is_answered_in_the_guests_language(make_inbound, conversation,
     assert conversation.language == language
 
 
-def test_greetings_differ_per_language(make_inbound, run):
+def test_greetings_differ_per_language(make_inbound, conversation, run):
     texts = {}
     for text in ("Hola", "Hello", "Olá"):
+        # a new conversation each time: within one, a one-word message never switches the language
+        SessionState.objects.filter(conversation=conversation).delete()
+        Conversation.objects.filter(pk=conversation.pk).update(language="")
         message = make_inbound(text)
         run(inbound_process, message_id=message.pk)
         texts[text] = replies_to(message).get().text

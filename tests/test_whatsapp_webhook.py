@@ -340,7 +340,7 @@ def test_unstorable_characters_are_cleaned_not_a_server_error(whatsapp_account, 
 
 
 # --- batches, duplicates ----------------------------------------------------------------------------------------
-def test_batch_of_entries_changes_messages_and_statuses(whatsapp_account, other_tenant_account, deliver):
+def test_batch_of_entries_changes_messages_and_statuses(whatsapp_account, other_tenant_account, deliver, greeting_nlu):
     conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
     earlier = MessageFactory(conversation=conversation, status=DeliveryStatus.SENT, provider_message_id="wamid.earlier")
     a, b = whatsapp_account.external_id, other_tenant_account.external_id
@@ -677,7 +677,7 @@ def test_malformed_payload_with_valid_signature_is_400_and_nothing_stored(whatsa
 
 
 # --- flood ----------------------------------------------------------------------------------------------------
-def test_flooding_guest_is_stored_flagged_and_not_answered(whatsapp_account, deliver, settings):
+def test_flooding_guest_is_stored_flagged_and_not_answered(whatsapp_account, deliver, settings, greeting_nlu):
     settings.GUEST_FLOOD_MAX_PER_MINUTE = 3
     flooder = [wa.text_message(f"mensaje {i}", sender="34600000001") for i in range(5)]
     calm = wa.text_message("Hola", sender="34600000002")

@@ -24,5 +24,4 @@ class LogSender:
             text=request.text,
             provider_message_id=provider_id,
         )
-        print(f"[log sender] → {request.to}: {request.text}", flush=True)
         return SendResult(provider_message_id=provider_id)

@@ -18,6 +18,7 @@ def adapter_for(channel: str) -> ChannelAdapter:
 
 
 def sender_for(channel: str, credentials: dict[str, str]) -> Sender:
-    """The channel's own sender when it has credentials to send with, else the log sender."""
-    adapter = adapter_for(channel)
-    return adapter if adapter.can_send(credentials) else LOG_SENDER
+    """The channel's own sender when it has credentials to send with, else the log sender (also for channels
+    whose replies are delivered another way, e.g. the rehearsal commands)."""
+    adapter = ADAPTERS.get(channel)
+    return adapter if adapter is not None and adapter.can_send(credentials) else LOG_SENDER

@@ -1,88 +1,192 @@
-"""The orchestrator: NLU → dict intent router → handler → ``Reply``.
+"""The orchestrator: NLU → pending question? → escalation rules → dict intent router → ``Reply``.
 
-Knows messages and conversations, never HTTP or a channel's payload format. New behaviour is a new intent and a
-handler in ``HANDLERS`` (a dict, not an if/elif chain).
+Knows messages, sessions and the PMS interface, never HTTP or a channel's payload format. New behaviour is a new
+intent and a handler in ``HANDLERS`` (a dict, not an if/elif chain). Handlers are plain functions of a
+``TurnContext`` with no module state, so they are safe to call from a thread (``sync_to_async``).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import structlog
-from django.utils import translation
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from prometheus_client import Counter
 
+from conversations.agent import knowledge
+from conversations.agent.handlers import booking, escalation, info, manage, smalltalk, stay
+from conversations.agent.handlers.common import intent_option
 from conversations.agent.nlu import NLUResult, engine_for
+from conversations.agent.nlu.local import tenant_today
+from conversations.agent.nlu.text import fold
+from conversations.agent.pending import resolve_pending
+from conversations.agent.sessions import agent_settings_for, session_load, session_record_turn
+from conversations.agent.types import Reply, TurnContext
 from conversations.metrics import intents_detected, orchestrator_latency_seconds
 from conversations.models import Conversation, Message, MessageKind
+from tenants.flags import flag_enabled
 from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
 
+nlp_fallbacks_total = Counter("nlp_fallbacks_total", "Messages the agent did not understand confidently enough.")
 
-@dataclass(frozen=True)
-class TurnContext:
-    tenant: Tenant
-    conversation: Conversation
-    message: Message
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    language: str
-    options: list[str] = field(default_factory=list)
-    escalate_reason: str = ""
-
-
-Handler = Callable[[TurnContext, NLUResult], Reply]
-
-
-def handle_greeting(ctx: TurnContext, nlu: NLUResult) -> Reply:
-    name = ctx.conversation.guest.display_name.split(" ")[0] if ctx.conversation.guest.display_name else ""
-    if name:
-        text = _("Hello %(name)s! Welcome to %(hotel)s. How can I help you?") % {"name": name, "hotel": ctx.tenant.name}
-    else:
-        text = _("Hello! Welcome to %(hotel)s. How can I help you?") % {"hotel": ctx.tenant.name}
-    return Reply(text=text, language=nlu.language)
-
-
-def handle_echo(ctx: TurnContext, nlu: NLUResult) -> Reply:
-    return Reply(
-        text=_("We received your message: “%(text)s”. A receptionist will follow up if needed.")
-        % {"text": ctx.message.text[:500]},
-        language=nlu.language,
-    )
-
-
-def handle_non_text(ctx: TurnContext, nlu: NLUResult) -> Reply:
-    return Reply(
-        text=_("Thanks! For now I can only read text messages. Could you write your request?"),
-        language=nlu.language,
-    )
-
+Handler = Callable[[TurnContext], Reply]
 
 HANDLERS: dict[str, Handler] = {
-    "greeting": handle_greeting,
-    "echo": handle_echo,
-    "non_text": handle_non_text,
+    "greeting": smalltalk.handle_greeting,
+    "goodbye": smalltalk.handle_goodbye,
+    "thanks": smalltalk.handle_thanks,
+    "affirm": smalltalk.handle_affirm,
+    "deny": smalltalk.handle_deny,
+    "out_of_scope": smalltalk.handle_out_of_scope,
+    "check_availability": booking.handle_check_availability,
+    "room_info": booking.handle_room_info,
+    "make_reservation": booking.handle_make_reservation,
+    "modify_reservation": manage.handle_modify_reservation,
+    "cancel_reservation": manage.handle_cancel_reservation,
+    "reservation_status": manage.handle_reservation_status,
+    "late_checkout": stay.handle_late_checkout,
+    "early_checkin": stay.handle_early_checkin,
+    "service_request": stay.handle_service_request,
+    "hotel_info": info.handle_hotel_info,
+    "location": info.handle_location,
+    "complaint": escalation.handle_complaint,
+    "human_handoff": escalation.handle_human_handoff,
 }
-TEXT_KINDS = (MessageKind.TEXT, MessageKind.INTERACTIVE)
+# Short social turns are answered even when the classifier is unsure: asking "did you mean…" to "ok" is silly.
+NO_CLARIFICATION = frozenset({"greeting", "goodbye", "thanks", "affirm", "deny"})
+URGENT = re.compile(
+    r"\b(urgen\w*|emergenc\w*|emergência|socorro|auxilio|help|ayuda urgente|fuego|fire|incendi\w*|"
+    r"humo|smoke|fumaça|inunda\w*|flood\w*|ambulan\w*|medico|doctor|hospital|robo|robbery|theft|roubo|"
+    r"atrapad\w*|stuck|preso|gas leak|fuga de gas|vazamento)\b"
+)
+CHOICE_INTENTS = {"yes": "affirm", "no": "deny"}
 
 
-def orchestrate(ctx: TurnContext) -> Reply:
-    started = time.perf_counter()
-    language = ctx.conversation.language or ctx.conversation.guest.language or ctx.tenant.default_language
-    if ctx.message.kind in TEXT_KINDS and ctx.message.text.strip():
-        nlu = engine_for(ctx.tenant).parse(ctx.message.text, tenant=ctx.tenant, context={"language": language})
+def confidence_bucket(confidence: float, threshold: float) -> str:
+    if confidence >= 0.8:
+        return "high"
+    return "medium" if confidence >= threshold else "low"
+
+
+def confidence_threshold(tenant: Tenant) -> float:
+    overrides = agent_settings_for(tenant.pk)
+    if overrides and overrides.confidence_threshold is not None:
+        return overrides.confidence_threshold
+    return settings.NLU_CONFIDENCE_THRESHOLD
+
+
+def _understand(tenant: Tenant, message: Message, context: dict) -> NLUResult:
+    """NLU, except for taps on our own quick replies, which say exactly what they mean."""
+    choice = message.attachment.get("id", "") if isinstance(message.attachment, dict) else ""
+    engine = engine_for(tenant)
+    result = engine.parse(message.text, tenant=tenant, context=context)
+    if choice in CHOICE_INTENTS:
+        return NLUResult(CHOICE_INTENTS[choice], 1.0, result.language, result.entities, engine=result.engine)
+    if choice.startswith("intent:") and choice.removeprefix("intent:") in HANDLERS:
+        return NLUResult(choice.removeprefix("intent:"), 1.0, result.language, result.entities, engine=result.engine)
+    return result
+
+
+def _clarify(ctx: TurnContext) -> Reply:
+    nlp_fallbacks_total.inc()
+    if ctx.session.fallback_streak + 1 >= 2:
+        return escalation.handle_repeated_fallback(ctx)
+    candidates = [ctx.nlu.intent, *(intent for intent, _score in ctx.nlu.alternatives)]
+    offered = [i for i in candidates if i in HANDLERS and i not in NO_CLARIFICATION and i != "out_of_scope"][:3]
+    enhanced = flag_enabled("nlp.fallback.enhanced", tenant=ctx.tenant)
+    if enhanced and offered:
+        labels = ", ".join(f"“{intent_option(i).title}”" for i in offered)
+        text = _("I'm not sure I understood. Do you mean one of these: %(options)s?") % {"options": labels}
+        options = tuple(intent_option(i) for i in offered)
     else:
-        nlu = NLUResult(intent="non_text", confidence=1.0, language=language)
-    intents_detected.labels(intent=nlu.intent, confidence="high" if nlu.confidence >= 0.7 else "low").inc()
-    handler = HANDLERS.get(nlu.intent, handle_echo)
+        text = _("I'm not sure I understood. Could you say it in other words?")
+        options = ()
+    return Reply(text=text, language=ctx.language, options=options, fallback=True)
+
+
+def _route(ctx: TurnContext, threshold: float) -> Reply:
+    if ctx.session.pending:
+        answered = resolve_pending(ctx, ctx.nlu.intent)
+        if answered is not None:
+            return answered
+    if (
+        URGENT.search(fold(ctx.text))
+        and flag_enabled("escalation.after_hours_urgent", tenant=ctx.tenant)
+        and not knowledge.within_business_hours(ctx.tenant, ctx.now)
+    ):
+        return escalation.handle_urgent_after_hours(ctx)
+    if ctx.nlu.confidence < threshold and ctx.nlu.intent not in NO_CLARIFICATION:
+        return _clarify(ctx)
+    return HANDLERS.get(ctx.nlu.intent, smalltalk.handle_out_of_scope)(ctx)
+
+
+def orchestrate(*, tenant: Tenant, conversation: Conversation, message: Message) -> tuple[Reply, NLUResult | None]:
+    """Answer one guest message and fold the turn into the conversation's session."""
+    started = time.perf_counter()
+    session = session_load(conversation=conversation)
+    # The conversation's language so far; a first message is detected freely (the hotel's default otherwise).
+    known_language = session.language or conversation.language or conversation.guest.language
+    language = known_language or tenant.default_language
+    today = tenant_today(tenant)
+    if message.kind not in (MessageKind.TEXT, MessageKind.INTERACTIVE) or not message.text.strip():
+        with translation.override(language):
+            reply = smalltalk.handle_non_text(
+                TurnContext(
+                    tenant,
+                    conversation,
+                    message,
+                    session,
+                    NLUResult("non_text", 1.0, language),
+                    language,
+                    today,
+                    timezone.now(),
+                )
+            )
+        session_record_turn(session=session, intent="non_text", confidence=1.0, language=language, entities={},
+                            fallback=False, pending=session.pending)  # fmt: skip
+        return reply, None
+
+    context = {"language": known_language or None, "today": today, "check_in": session.context.get("check_in")}
+    if isinstance(context["check_in"], str):
+        from conversations.agent.sessions import session_context_date
+
+        context["check_in"] = session_context_date(session, "check_in")
+    nlu = _understand(tenant, message, context)
+    threshold = confidence_threshold(tenant)
+    intents_detected.labels(intent=nlu.intent, confidence=confidence_bucket(nlu.confidence, threshold)).inc()
+    ctx = TurnContext(tenant, conversation, message, session, nlu, nlu.language, today, timezone.now())
     with translation.override(nlu.language):
-        reply = handler(ctx, nlu)
+        reply = _route(ctx, threshold)
+    session_record_turn(
+        session=session,
+        intent=nlu.intent,
+        confidence=nlu.confidence,
+        language=reply.language,
+        entities={**nlu.entities, **{k: v for k, v in reply.remember.items() if v is not None}},
+        fallback=reply.fallback,
+        pending=reply.pending,
+    )
+    forget = [k for k, v in reply.remember.items() if v is None]
+    if forget:
+        session.context = {k: v for k, v in session.context.items() if k not in forget}
+        session.save(update_fields=["context", "updated_at"])
     orchestrator_latency_seconds.observe(time.perf_counter() - started)
-    logger.info("orchestrated", intent=nlu.intent, confidence=nlu.confidence, language=nlu.language)
-    return reply
+    logger.info(
+        "orchestrated",
+        intent=nlu.intent,
+        confidence=nlu.confidence,
+        language=nlu.language,
+        engine=nlu.engine,
+        escalate=reply.escalate_reason or None,
+    )
+    return reply, nlu
+
+
+aorchestrate = sync_to_async(orchestrate, thread_sensitive=True)

@@ -75,6 +75,11 @@ def _compile(language: str) -> dict[str, re.Pattern[str]]:
 
 
 _PATTERNS = {language: _compile(language) for language in ("es", "en", "pt")}
+_NOT_DATE_BEFORE = re.compile(
+    r"\b(?:nota|rated|rating|score|puntuacion|calificacion|valoracion|avaliacao|habitacion|hab|room|quarto|cuarto"
+    r"|numero|number|n[o.]|piso|floor|planta|andar|media|meia|half)\s*[#:]?\s*$"
+)
+_NOT_DATE_AFTER = re.compile(r"\s*(?:pension|pensao|board|estrellas|stars|estrelas|de\s+descuento|off)\b")
 _NUMERIC_HINT = re.compile(r"\d[/.-]\d")
 _NUM_DATE = r"(?P<a{n}>\d{{1,2}})(?P<s{n}>[/.-])(?P<b{n}>\d{{1,2}})(?:(?P=s{n})(?P<y{n}>\d{{4}}|\d{{2}}))?"
 _NUM_RANGE = re.compile(
@@ -161,10 +166,20 @@ def _absolute_atoms(work: str, language: str, day_first: bool) -> tuple[list[Ato
         work = mask(work, spans)
     for match in _NUM.finditer(work) if numeric else ():
         parsed = _numeric(match["a1"], match["b1"], match["y1"], day_first=day_first)
-        if parsed and (match["s1"] != "." or match["y1"]):
+        if parsed and (match["s1"] != "." or match["y1"]) and not _not_a_date(work, match):
             atoms.append(Atom(*match.span(), *parsed))
             spans.append(match.span())
     return atoms, pairs, mask(work, spans)
+
+
+def _not_a_date(work: str, match: re.Match[str]) -> bool:
+    """Scores, fractions and room numbers that look like "12/02": "nota 9/10", "1/2 pensión", "24/7"."""
+    if match.group() == "24/7":
+        return True
+    return not match["y1"] and bool(
+        _NOT_DATE_BEFORE.search(work, max(0, match.start() - 16), match.start())
+        or _NOT_DATE_AFTER.match(work, match.end())
+    )
 
 
 def _partial_ranges(atoms: list[Atom], work: str, language: str) -> tuple[list[tuple[Atom, Atom]], list[Atom], str]:

@@ -21,7 +21,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def _normalize_entity(value: Any) -> Any:
+def _normalize_entity(value: Any, key: str = "") -> Any:
+    if key == "phone" and isinstance(value, str):  # "+34 600 111 222" and "+34600111222" are the same number
+        return ("+" if value.strip().startswith("+") else "") + "".join(ch for ch in value if ch.isdigit())
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str):
@@ -52,7 +54,7 @@ def evaluate(examples: list[Example], *, engine: NLUEngine, tenant: Any, today: 
             confusions[(example.intent, result.intent)] += 1
         for key, expected in (example.entities or {}).items():
             got = result.entities.get(key)
-            entity_hits[key].append(_normalize_entity(got) == _normalize_entity(expected))
+            entity_hits[key].append(_normalize_entity(got, key) == _normalize_entity(expected, key))
 
     labels = sorted(set(gold) | set(predicted))
     per_intent: dict[str, dict[str, float]] = {}

@@ -18,6 +18,11 @@ SWITCH_MIN_LETTERS = 12
 
 
 def tenant_today(tenant: Any) -> dt.date:
+    """Today in the hotel's timezone (or the rehearsal's ``--today``)."""
+    from conversations.agent.clock import today_override
+
+    if (override := today_override()) is not None:
+        return override
     tz_name = getattr(tenant, "timezone", "") or "UTC"
     try:
         tz = zoneinfo.ZoneInfo(tz_name)
@@ -58,12 +63,12 @@ class LocalEngine:
         features = models.features([normalized])
         language, _ = choose_language(
             normalized,
-            models.language_clf.predict_proba(features)[0],
+            models.language_probabilities(features)[0],
             models.language_clf.classes_,
             current=current,
             default=default_language,
         )
-        probabilities = models.intent_clf.predict_proba(features)[0]
+        probabilities = models.intent_probabilities(features)[0]
         order = probabilities.argsort()[::-1]
         classes = models.intent_clf.classes_
         intent = str(classes[order[0]])

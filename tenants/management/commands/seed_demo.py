@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from pms.seed import pms_seed_demo
+from tenants.knowledge import knowledge_seed_demo
 from tenants.models import ChannelAccount, ChannelType, StaffMembership, StaffRole, Tenant
 
 DEMO_SLUG = "demo"
@@ -60,14 +62,18 @@ class Command(BaseCommand):
             StaffMembership.objects.update_or_create(
                 user=user, tenant=tenant, defaults={"role": StaffRole.ADMIN, "is_active": True}
             )
+            knowledge_seed_demo(tenant)
+            rooms = pms_seed_demo(tenant)
         self.stdout.write(
             "\n".join(
                 [
                     "Demo hotel ready:",
                     f"  tenant           {tenant.slug} — {tenant.name}",
                     f"  WhatsApp number  phone_number_id={account.external_id}",
+                    f"  mock PMS         room types created {rooms['created']}, updated {rooms['updated']}",
                     f"  staff login      http://localhost:8000/admin/  user={DEMO_USERNAME}  password={password}",
                     '  talk to it       .venv/bin/python manage.py simulate_whatsapp "Hola"',
+                    "  or               .venv/bin/python manage.py chat --tenant demo",
                 ]
             )
         )

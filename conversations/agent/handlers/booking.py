@@ -1,0 +1,339 @@
+"""Availability, room information and new bookings (slot filling → summary → explicit confirmation → book)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import structlog
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from conversations.agent import pms_access
+from conversations.agent.handlers.common import fmt_date, fmt_money, yes_no_options
+from conversations.agent.types import Option, Reply, TurnContext
+from conversations.locks import LockNotAcquired, distributed_lock
+from pms.base import GuestDetails, Offer, PMSError, PMSNoAvailability, PMSUnavailable, RoomType
+
+logger = structlog.get_logger(__name__)
+MAX_OFFERS = 5
+
+
+# --- helpers --------------------------------------------------------------------------------------------------------
+def stay_from(ctx: TurnContext) -> tuple[dt.date | None, dt.date | None]:
+    check_in, check_out, nights = ctx.slot("check_in"), ctx.slot("check_out"), ctx.slot("nights")
+    if check_in and not check_out and isinstance(nights, int) and nights > 0:
+        check_out = check_in + dt.timedelta(days=nights)
+    return check_in, check_out
+
+
+def party_from(ctx: TurnContext) -> tuple[int | None, int]:
+    adults = ctx.slot("adults")
+    children = ctx.slot("children") or 0
+    return (adults if isinstance(adults, int) and adults > 0 else None), (children if isinstance(children, int) else 0)
+
+
+def room_name(room: RoomType, language: str) -> str:
+    return room.names.get(language) or room.name
+
+
+def degraded(ctx: TurnContext, operation: str) -> Reply:
+    pms_access.orchestrator_degraded_responses_total.labels(operation=operation, mode="handover").inc()
+    return Reply(
+        text=_(
+            "I'm sorry, I can't reach our booking system right now. Shall I pass your request to reception so they "
+            "can answer you as soon as possible?"
+        ),
+        language=ctx.language,
+        options=yes_no_options(),
+        pending={"action": "offer_staff", "reason": f"pms_unavailable:{operation}"},
+    )
+
+
+def ask(ctx: TurnContext, *, flow: str, slot: str, text: str, options: tuple[Option, ...] = ()) -> Reply:
+    return Reply(
+        text=text, language=ctx.language, options=options, pending={"action": "collect", "for": flow, "slot": slot}
+    )
+
+
+def ask_dates(ctx: TurnContext, flow: str) -> Reply:
+    return ask(ctx, flow=flow, slot="dates", text=_("For which dates? For example: from 3 to 5 March."))
+
+
+def ask_nights(ctx: TurnContext, flow: str, check_in: dt.date) -> Reply:
+    return ask(
+        ctx,
+        flow=flow,
+        slot="nights",
+        text=_("Arriving on %(date)s. How many nights will you stay?") % {"date": fmt_date(check_in, ctx.language)},
+    )
+
+
+def stay_text(ctx: TurnContext, check_in: dt.date, check_out: dt.date, adults: int, children: int) -> str:
+    nights = (check_out - check_in).days
+    parts = [
+        _("from %(start)s to %(end)s")
+        % {"start": fmt_date(check_in, ctx.language), "end": fmt_date(check_out, ctx.language)},
+        ngettext("%(n)d night", "%(n)d nights", nights) % {"n": nights},
+        ngettext("%(n)d adult", "%(n)d adults", adults) % {"n": adults},
+    ]
+    if children:
+        parts.append(ngettext("%(n)d child", "%(n)d children", children) % {"n": children})
+    return ", ".join(parts)
+
+
+def offer_line(offer: Offer, language: str) -> str:
+    taxes = _("taxes included") if offer.taxes_included else _("taxes not included")
+    nightly = offer.nightly_prices
+    if len(set(nightly)) == 1:
+        detail = _("%(nights)d × %(price)s") % {
+            "nights": len(nightly),
+            "price": fmt_money(nightly[0], offer.currency, language),
+        }
+    else:
+        detail = _("%(nights)d nights") % {"nights": len(nightly)}
+    total = fmt_money(offer.total_price, offer.currency, language)
+    return f"• {room_name(offer.room_type, language)}: {detail} = {total} ({taxes})"
+
+
+def _valid_stay(ctx: TurnContext, flow: str, check_in: dt.date | None, check_out: dt.date | None) -> Reply | None:
+    if not check_in:
+        return ask_dates(ctx, flow)
+    if check_in < ctx.today:
+        return ask(ctx, flow=flow, slot="dates", text=_("That date has already passed. Which dates would you like?"))
+    if not check_out:
+        return ask_nights(ctx, flow, check_in)
+    if check_out <= check_in:
+        return ask(
+            ctx, flow=flow, slot="dates", text=_("The departure must be after the arrival. Which dates would you like?")
+        )
+    return None
+
+
+# --- availability ----------------------------------------------------------------------------------------------
+def handle_check_availability(ctx: TurnContext) -> Reply:
+    check_in, check_out = stay_from(ctx)
+    problem = _valid_stay(ctx, "check_availability", check_in, check_out)
+    if problem:
+        return problem
+    adults, children = party_from(ctx)
+    assumed_party = adults is None
+    adults = adults or 2
+    pms = pms_access.adapter(ctx.tenant)
+    try:
+        offers = pms.availability(check_in, check_out, adults, children)
+    except PMSUnavailable:
+        return degraded(ctx, "availability")
+    except PMSError as exc:
+        logger.info("availability_refused", error=str(exc))
+        offers = []
+    stay = stay_text(ctx, check_in, check_out, adults, children)
+    if not offers:
+        return Reply(
+            text=_("I'm sorry, we have no rooms available %(stay)s. Would you like to try other dates?")
+            % {"stay": stay},
+            language=ctx.language,
+            pending={"action": "collect", "for": "check_availability", "slot": "dates"},
+        )
+    lines = [_("Available %(stay)s:") % {"stay": stay}]
+    lines += [offer_line(offer, ctx.language) for offer in offers[:MAX_OFFERS]]
+    if pms_access.last_result_stale(pms):
+        pms_access.orchestrator_degraded_responses_total.labels(operation="availability", mode="stale").inc()
+        lines.append(
+            _("(Approximate: our booking system is not answering right now, so these figures may have changed.)")
+        )
+    if assumed_party:
+        lines.append(_("Prices are for 2 adults; tell me if you are more people."))
+    lines.append(_("Would you like to book one of them?"))
+    options = tuple(
+        Option(id=f"room:{o.room_type.code}", title=room_name(o.room_type, ctx.language)[:20]) for o in offers[:3]
+    )
+    return Reply(
+        text="\n".join(lines),
+        language=ctx.language,
+        options=options,
+        pending={"action": "offer_booking"},
+        remember={"check_in": check_in, "check_out": check_out, "adults": adults, "children": children},
+    )
+
+
+def handle_room_info(ctx: TurnContext) -> Reply:
+    pms = pms_access.adapter(ctx.tenant)
+    try:
+        rooms = pms.room_types()
+    except PMSUnavailable:
+        return degraded(ctx, "room_types")
+    if not rooms:
+        return Reply(
+            text=_("I don't have the room list at hand right now; reception can tell you more."), language=ctx.language
+        )
+    wanted = ctx.nlu.entities.get("room_type")
+    chosen = [r for r in rooms if wanted and wanted in (r.code, r.name, *r.names.values())]
+    if chosen:
+        room = chosen[0]
+        description = room.descriptions.get(ctx.language) or room.descriptions.get("en") or ""
+        text = _("%(name)s: up to %(guests)d guests, from %(price)s per night.") % {
+            "name": room_name(room, ctx.language),
+            "guests": room.max_occupancy,
+            "price": fmt_money(room.base_price, room.currency, ctx.language),
+        }
+        return Reply(text=f"{text} {description}".strip(), language=ctx.language)
+    lines = [_("These are our rooms:")]
+    for room in rooms:
+        lines.append(
+            _("• %(name)s — up to %(guests)d guests, from %(price)s per night")
+            % {
+                "name": room_name(room, ctx.language),
+                "guests": room.max_occupancy,
+                "price": fmt_money(room.base_price, room.currency, ctx.language),
+            }
+        )
+    lines.append(_("Tell me your dates and I'll check availability and the exact price."))
+    return Reply(text="\n".join(lines), language=ctx.language)
+
+
+# --- new booking -----------------------------------------------------------------------------------------------
+def _room_for(rooms: list[RoomType], wanted: Any) -> RoomType | None:
+    if not wanted:
+        return None
+    wanted_text = str(wanted).lower()
+    for room in rooms:
+        names = {room.code.lower(), room.name.lower(), *(n.lower() for n in room.names.values())}
+        if wanted_text in names or any(wanted_text in n for n in names):
+            return room
+    return None
+
+
+def handle_make_reservation(ctx: TurnContext) -> Reply:
+    flow = "make_reservation"
+    check_in, check_out = stay_from(ctx)
+    problem = _valid_stay(ctx, flow, check_in, check_out)
+    if problem:
+        return problem
+    adults, children = party_from(ctx)
+    if adults is None:
+        return ask(ctx, flow=flow, slot="adults", text=_("How many people will stay? (adults and children)"))
+    pms = pms_access.adapter(ctx.tenant)
+    try:
+        offers = pms.availability(check_in, check_out, adults, children)
+    except PMSUnavailable:
+        return degraded(ctx, "availability")
+    except PMSError:
+        offers = []
+    stay = stay_text(ctx, check_in, check_out, adults, children)
+    if not offers:
+        return Reply(
+            text=_("I'm sorry, we have no rooms available %(stay)s. Would you like to try other dates?")
+            % {"stay": stay},
+            language=ctx.language,
+            pending={"action": "collect", "for": flow, "slot": "dates"},
+        )
+    chosen = _room_for([o.room_type for o in offers], ctx.slot("room_type"))
+    offer = next((o for o in offers if chosen and o.room_type.code == chosen.code), None)
+    if offer is None:
+        if ctx.slot("room_type"):
+            lead = _("That room type is not available %(stay)s, but these are:") % {"stay": stay}
+        else:
+            lead = _("Which room would you like? Available %(stay)s:") % {"stay": stay}
+        lines = [lead, *(offer_line(o, ctx.language) for o in offers[:MAX_OFFERS])]
+        options = tuple(
+            Option(id=f"room:{o.room_type.code}", title=room_name(o.room_type, ctx.language)[:20]) for o in offers[:3]
+        )
+        return Reply(
+            text="\n".join(lines),
+            language=ctx.language,
+            options=options,
+            pending={"action": "collect", "for": flow, "slot": "room_type"},
+            remember={"room_type": None},
+        )
+    name = ctx.slot("guest_name") or ""
+    if not name:
+        return ask(ctx, flow=flow, slot="guest_name", text=_("Under which name should I make the booking?"))
+    email, phone = ctx.slot("email") or "", ctx.slot("phone") or ""
+    if not email and not phone:
+        if ctx.conversation.channel_account.channel in ("whatsapp", "sms"):
+            phone = "+" + ctx.conversation.guest.address.lstrip("+")
+        else:
+            return ask(ctx, flow=flow, slot="contact", text=_("What e-mail or phone number can we reach you at?"))
+    summary = _(
+        "Here is your booking:\n%(room)s, %(stay)s\nName: %(name)s\nTotal: %(total)s (%(taxes)s)\nShall I confirm it?"
+    ) % {
+        "room": room_name(offer.room_type, ctx.language),
+        "stay": stay,
+        "name": name,
+        "total": fmt_money(offer.total_price, offer.currency, ctx.language),
+        "taxes": _("taxes included") if offer.taxes_included else _("taxes not included"),
+    }
+    return Reply(
+        text=summary,
+        language=ctx.language,
+        options=yes_no_options(),
+        pending={
+            "action": "confirm_booking",
+            "room_type": offer.room_type.code,
+            "check_in": check_in.isoformat(),
+            "check_out": check_out.isoformat(),
+            "adults": adults,
+            "children": children,
+            "guest_name": name,
+            "email": email,
+            "phone": phone,
+            "quoted_total": str(offer.total_price),
+        },
+        remember={"room_type": offer.room_type.code, "guest_name": name, "email": email, "phone": phone},
+    )
+
+
+def confirm_booking(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
+    """The guest said yes to the summary: book under a lock on (tenant, room type), re-checking inside the PMS."""
+    check_in = dt.date.fromisoformat(pending["check_in"])
+    check_out = dt.date.fromisoformat(pending["check_out"])
+    pms = pms_access.adapter(ctx.tenant)
+    try:
+        with distributed_lock(tenant_id=ctx.tenant.pk, resource=f"booking:{pending['room_type']}", timeout=30, wait=10):
+            booking = pms.create_booking(
+                room_type=pending["room_type"],
+                check_in=check_in,
+                check_out=check_out,
+                adults=int(pending["adults"]),
+                children=int(pending["children"]),
+                guest=GuestDetails(name=pending["guest_name"], email=pending["email"], phone=pending["phone"]),
+            )
+    except PMSNoAvailability:
+        return _sold_out(ctx, pending, check_in, check_out)
+    except (PMSUnavailable, LockNotAcquired):
+        return degraded(ctx, "create_booking")
+    except PMSError as exc:
+        logger.warning("booking_refused", error=str(exc))
+        return Reply(
+            text=_("I couldn't complete the booking: %(reason)s. Would you like to try something else?")
+            % {"reason": str(exc)},
+            language=ctx.language,
+        )
+    text = _(
+        "Done! Your booking is confirmed. Reference: %(ref)s. Total: %(total)s. We look forward to welcoming you!"
+    ) % {"ref": booking.reference, "total": fmt_money(booking.total_price, booking.currency, ctx.language)}
+    return Reply(text=text, language=ctx.language, remember={"booking_ref": booking.reference})
+
+
+def _sold_out(ctx: TurnContext, pending: dict[str, Any], check_in: dt.date, check_out: dt.date) -> Reply:
+    pms = pms_access.adapter(ctx.tenant)
+    try:
+        offers = pms.availability(check_in, check_out, int(pending["adults"]), int(pending["children"]))
+    except PMSError:
+        offers = []
+    lead = _("I'm sorry, that room has just sold out for those dates.")
+    if not offers:
+        return Reply(text=f"{lead} " + _("Would you like to try other dates?"), language=ctx.language,
+                     pending={"action": "collect", "for": "make_reservation", "slot": "dates"})  # fmt: skip
+    lines = [lead, _("These rooms are still available:"), *(offer_line(o, ctx.language) for o in offers[:MAX_OFFERS])]
+    options = tuple(
+        Option(id=f"room:{o.room_type.code}", title=room_name(o.room_type, ctx.language)[:20]) for o in offers[:3]
+    )
+    return Reply(
+        text="\n".join(lines),
+        language=ctx.language,
+        options=options,
+        pending={"action": "collect", "for": "make_reservation", "slot": "room_type"},
+        remember={"room_type": None},
+    )

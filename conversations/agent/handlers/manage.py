@@ -1,0 +1,170 @@
+"""Existing bookings: status, cancellation (confirmed first), date changes (re-priced, confirmed first)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from conversations.agent import pms_access
+from conversations.agent.handlers.booking import ask, degraded, room_name, stay_from, stay_text
+from conversations.agent.handlers.common import fmt_money, yes_no_options
+from conversations.agent.types import Reply, TurnContext
+from conversations.locks import LockNotAcquired, distributed_lock
+from pms.base import Booking, PMSError, PMSNoAvailability, PMSNotFound, PMSUnavailable
+
+
+def _ask_reference(ctx: TurnContext, flow: str) -> Reply:
+    return ask(ctx, flow=flow, slot="booking_ref", text=_("Could you give me your booking reference? (e.g. SYM-7K3Q9)"))
+
+
+def _find(ctx: TurnContext, flow: str) -> Booking | Reply:
+    reference = ctx.slot("booking_ref")
+    if not reference:
+        return _ask_reference(ctx, flow)
+    try:
+        return pms_access.adapter(ctx.tenant).get_booking(str(reference))
+    except PMSNotFound:
+        return Reply(
+            text=_("I can't find a booking with reference %(ref)s. Could you check it?") % {"ref": reference},
+            language=ctx.language,
+            pending={"action": "collect", "for": flow, "slot": "booking_ref"},
+            remember={"booking_ref": None},
+        )
+    except PMSUnavailable:
+        return degraded(ctx, "get_booking")
+
+
+def _describe(ctx: TurnContext, booking: Booking) -> str:
+    return _("%(room)s, %(stay)s, under the name %(name)s. Total: %(total)s.") % {
+        "room": room_name(booking.room_type, ctx.language),
+        "stay": stay_text(ctx, booking.check_in, booking.check_out, booking.adults, booking.children),
+        "name": booking.guest.name,
+        "total": fmt_money(booking.total_price, booking.currency, ctx.language),
+    }
+
+
+def handle_reservation_status(ctx: TurnContext) -> Reply:
+    found = _find(ctx, "reservation_status")
+    if isinstance(found, Reply):
+        return found
+    if found.status == "cancelled":
+        lead = _("Booking %(ref)s is cancelled.") % {"ref": found.reference}
+    else:
+        lead = _("Booking %(ref)s is confirmed:") % {"ref": found.reference}
+    return Reply(
+        text=f"{lead} {_describe(ctx, found)}", language=ctx.language, remember={"booking_ref": found.reference}
+    )
+
+
+def handle_cancel_reservation(ctx: TurnContext) -> Reply:
+    found = _find(ctx, "cancel_reservation")
+    if isinstance(found, Reply):
+        return found
+    if found.status == "cancelled":
+        return Reply(text=_("Booking %(ref)s is already cancelled.") % {"ref": found.reference}, language=ctx.language)
+    return Reply(
+        text=_("Booking %(ref)s: %(details)s Do you want me to cancel it?")
+        % {"ref": found.reference, "details": _describe(ctx, found)},
+        language=ctx.language,
+        options=yes_no_options(),
+        pending={"action": "confirm_cancel", "booking_ref": found.reference},
+        remember={"booking_ref": found.reference},
+    )
+
+
+def confirm_cancel(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
+    try:
+        booking = pms_access.adapter(ctx.tenant).cancel_booking(pending["booking_ref"])
+    except PMSUnavailable:
+        return degraded(ctx, "cancel_booking")
+    except PMSError as exc:
+        return Reply(text=_("I couldn't cancel it: %(reason)s.") % {"reason": str(exc)}, language=ctx.language)
+    return Reply(
+        text=_("Your booking %(ref)s has been cancelled. We hope to see you another time!")
+        % {"ref": booking.reference},
+        language=ctx.language,
+    )
+
+
+def handle_modify_reservation(ctx: TurnContext) -> Reply:
+    found = _find(ctx, "modify_reservation")
+    if isinstance(found, Reply):
+        return found
+    if found.status == "cancelled":
+        return Reply(text=_("Booking %(ref)s is cancelled, so it can't be changed.") % {"ref": found.reference},
+                     language=ctx.language)  # fmt: skip
+    new_in, new_out = stay_from(ctx) if ctx.nlu.entities.get("check_in") else (None, None)
+    if new_in and not new_out:
+        new_out = new_in + (found.check_out - found.check_in)
+    if not new_in:
+        return ask(
+            ctx,
+            flow="modify_reservation",
+            slot="dates",
+            text=_("Your booking: %(details)s What are the new dates?") % {"details": _describe(ctx, found)},
+        )
+    if new_in < ctx.today or new_out <= new_in:
+        return ask(
+            ctx, flow="modify_reservation", slot="dates", text=_("Those dates are not valid. What are the new dates?")
+        )
+    pms = pms_access.adapter(ctx.tenant)
+    try:
+        offers = pms.availability(new_in, new_out, found.adults, found.children, room_type=found.room_type.code)
+    except PMSUnavailable:
+        return degraded(ctx, "availability")
+    except PMSError:
+        offers = []
+    offer = next((o for o in offers if o.room_type.code == found.room_type.code), None)
+    stay = stay_text(ctx, new_in, new_out, found.adults, found.children)
+    if offer is None:
+        return Reply(
+            text=_("I'm sorry, your room type is not available %(stay)s. Would you like other dates?") % {"stay": stay},
+            language=ctx.language,
+            pending={"action": "collect", "for": "modify_reservation", "slot": "dates"},
+        )
+    return Reply(
+        text=_("I can change booking %(ref)s to %(stay)s. New total: %(total)s (before: %(old)s). Shall I change it?")
+        % {
+            "ref": found.reference,
+            "stay": stay,
+            "total": fmt_money(offer.total_price, offer.currency, ctx.language),
+            "old": fmt_money(found.total_price, found.currency, ctx.language),
+        },
+        language=ctx.language,
+        options=yes_no_options(),
+        pending={
+            "action": "confirm_modify",
+            "booking_ref": found.reference,
+            "room_type": found.room_type.code,
+            "check_in": new_in.isoformat(),
+            "check_out": new_out.isoformat(),
+        },
+    )
+
+
+def confirm_modify(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
+    pms = pms_access.adapter(ctx.tenant)
+    try:
+        with distributed_lock(tenant_id=ctx.tenant.pk, resource=f"booking:{pending['room_type']}", timeout=30, wait=10):
+            booking = pms.modify_booking(
+                pending["booking_ref"],
+                check_in=dt.date.fromisoformat(pending["check_in"]),
+                check_out=dt.date.fromisoformat(pending["check_out"]),
+            )
+    except PMSNoAvailability:
+        return Reply(
+            text=_("I'm sorry, those dates have just sold out. Would you like other dates?"),
+            language=ctx.language,
+            pending={"action": "collect", "for": "modify_reservation", "slot": "dates"},
+        )
+    except (PMSUnavailable, LockNotAcquired):
+        return degraded(ctx, "modify_booking")
+    except PMSError as exc:
+        return Reply(text=_("I couldn't change it: %(reason)s.") % {"reason": str(exc)}, language=ctx.language)
+    return Reply(
+        text=_("Done! Booking %(ref)s is now %(details)s")
+        % {"ref": booking.reference, "details": _describe(ctx, booking)},
+        language=ctx.language,
+    )

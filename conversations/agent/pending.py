@@ -1,0 +1,138 @@
+"""Turns that answer the agent's own question: a slot it asked for, or a yes/no to a confirmation.
+
+``resolve_pending`` returns a ``Reply`` when the message answered the pending question, or ``None`` when the guest
+moved on (the orchestrator then routes the message normally and the pending question is dropped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from conversations.agent.handlers import booking, manage, stay
+from conversations.agent.types import Reply, TurnContext
+
+AFFIRM, DENY = "affirm", "deny"
+_BARE_NUMBER = re.compile(r"^\D{0,12}?(\d{1,2})\D{0,12}$")
+_REFERENCE = re.compile(r"^[#\s]*([A-Za-z0-9][A-Za-z0-9-]{3,15})[\s.!]*$")
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+){0,4}$", re.UNICODE)
+_NUMBER_WORDS = {
+    "uno": 1, "una": 1, "one": 1, "um": 1, "uma": 1, "dos": 2, "two": 2, "dois": 2, "duas": 2, "tres": 3,
+    "three": 3, "três": 3, "cuatro": 4, "four": 4, "quatro": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6,
+}  # fmt: skip
+
+
+def _bare_number(text: str) -> int | None:
+    stripped = text.strip().lower()
+    if stripped in _NUMBER_WORDS:
+        return _NUMBER_WORDS[stripped]
+    match = _BARE_NUMBER.match(stripped)
+    return int(match.group(1)) if match else None
+
+
+def _slot_values(ctx: TurnContext, slot: str) -> dict[str, Any]:
+    """What this message says for ``slot`` (empty when it says nothing for it)."""
+    entities, text = ctx.nlu.entities, ctx.text.strip()
+    choice = ctx.message.attachment.get("id", "") if isinstance(ctx.message.attachment, dict) else ""
+    if slot == "dates":
+        return {k: entities[k] for k in ("check_in", "check_out", "nights") if k in entities}
+    if slot == "nights":
+        if "check_out" in entities or "nights" in entities:
+            return {k: entities[k] for k in ("check_out", "nights") if k in entities}
+        number = _bare_number(text)
+        return {"nights": number} if number else {}
+    if slot == "adults":
+        if "adults" in entities:
+            return {k: entities[k] for k in ("adults", "children") if k in entities}
+        number = _bare_number(text)
+        return {"adults": number} if number else {}
+    if slot == "room_type":
+        if choice.startswith("room:"):
+            return {"room_type": choice.removeprefix("room:")}
+        if "room_type" in entities:
+            return {"room_type": entities["room_type"]}
+        return {"room_type": text} if 0 < len(text) <= 40 else {}
+    if slot == "guest_name":
+        if "guest_name" in entities:
+            return {"guest_name": entities["guest_name"]}
+        return {"guest_name": text.title()} if _NAME.match(text) and len(text) <= 60 else {}
+    if slot == "contact":
+        return {k: entities[k] for k in ("email", "phone") if k in entities}
+    if slot == "booking_ref":
+        if "booking_ref" in entities:
+            return {"booking_ref": entities["booking_ref"]}
+        match = _REFERENCE.match(text)
+        return {"booking_ref": match.group(1).upper()} if match and any(c.isdigit() for c in text) else {}
+    return {}
+
+
+def _with_entities(ctx: TurnContext, values: dict[str, Any]) -> TurnContext:
+    merged = {**ctx.nlu.entities, **values}
+    return dataclasses.replace(ctx, nlu=dataclasses.replace(ctx.nlu, entities=merged))
+
+
+def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | None:
+    from conversations.agent.orchestrator import HANDLERS
+
+    flow, slot = pending.get("for", ""), pending.get("slot", "")
+    values = _slot_values(ctx, slot)
+    if values and flow in HANDLERS:
+        return HANDLERS[flow](_with_entities(ctx, values))
+    if intent in (AFFIRM, DENY) and intent == DENY:
+        return Reply(text=_("No problem. Is there anything else I can do for you?"), language=ctx.language)
+    return None
+
+
+def _yes_no(action: Callable[[TurnContext, dict[str, Any]], Reply], declined: str):
+    def handler(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | None:
+        if intent == AFFIRM:
+            return action(ctx, pending)
+        if intent == DENY:
+            return Reply(text=declined, language=ctx.language)
+        return None
+
+    return handler
+
+
+def _offer_booking(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | None:
+    room = (
+        _slot_values(ctx, "room_type") if ctx.message.kind == "interactive" or "room_type" in ctx.nlu.entities else {}
+    )
+    if room or intent in (AFFIRM, "make_reservation"):
+        return booking.handle_make_reservation(_with_entities(ctx, room))
+    if intent == DENY:
+        return Reply(text=_("No problem. Is there anything else I can do for you?"), language=ctx.language)
+    return None
+
+
+PendingHandler = Callable[[TurnContext, dict[str, Any], str], "Reply | None"]
+
+PENDING_HANDLERS: dict[str, PendingHandler] = {
+    "collect": _collect,
+    "offer_booking": _offer_booking,
+    "confirm_booking": lambda ctx, p, i: _yes_no(
+        booking.confirm_booking, _("All right, I haven't booked anything. Would you like other dates or another room?")
+    )(ctx, p, i),
+    "confirm_cancel": lambda ctx, p, i: _yes_no(manage.confirm_cancel, _("All right, your booking stays as it is."))(
+        ctx, p, i
+    ),
+    "confirm_modify": lambda ctx, p, i: _yes_no(manage.confirm_modify, _("All right, your booking stays as it is."))(
+        ctx, p, i
+    ),
+    "confirm_stay_request": lambda ctx, p, i: _yes_no(
+        stay.confirm_stay_request, _("No problem. Anything else I can help with?")
+    )(ctx, p, i),
+    "offer_staff": lambda ctx, p, i: _yes_no(stay.offer_staff, _("No problem. Anything else I can help with?"))(
+        ctx, p, i
+    ),
+}
+
+
+def resolve_pending(ctx: TurnContext, intent: str) -> Reply | None:
+    pending = ctx.session.pending or {}
+    handler = PENDING_HANDLERS.get(pending.get("action", ""))
+    return handler(ctx, pending, intent) if handler else None
