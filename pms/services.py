@@ -3,18 +3,21 @@
 Public API::
 
     pms_for_tenant(tenant) -> ResilientPMS           # PMSAdapter + *_result() methods, last_result_stale
+    pms_policy_from_config(config) -> ResiliencePolicy
     pms_config_ensure(*, tenant, **defaults) -> PMSConfig
     pms_cache_invalidate(*, tenant, catalog=False) -> None
     pms_breaker_status(*, tenant) -> dict
     pms_health_check() -> CheckResult                # registered as the non-fatal "pms" readiness check
     mock_booking_cancel(*, tenant, reference) -> Booking
+
+``PMSResult`` (``value``, ``stale``, ``fetched_at``) and ``PMSCircuitOpen`` (a ``PMSUnavailable``) are defined in
+``pms.resilience``; the domain errors and value objects in ``pms.base``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import structlog
 from django.db import transaction
 
 from hotel_agent.health import CheckResult
@@ -26,8 +29,6 @@ from pms.registry import adapter_for_config
 from pms.resilience import ResiliencePolicy, ResilientPMS, invalidate_availability, invalidate_catalog
 from pms.selectors import pms_config_get
 from tenants.models import Tenant
-
-logger = structlog.get_logger(__name__)
 
 
 def pms_policy_from_config(config: PMSConfig) -> ResiliencePolicy:
