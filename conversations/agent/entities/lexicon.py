@@ -165,8 +165,6 @@ WEEKDAYS: dict[str, int] = {
 AMBIGUOUS_WEEKDAYS = frozenset({"segunda", "quarta", "quinta"})
 PORTUGUESE_ONLY_WEEKDAYS = frozenset({"segunda", "terca", "quarta", "quinta", "sexta"})
 
-LANGUAGES = ("es", "en", "pt")
-
 
 def alternation(words) -> str:
     """Regex alternation, longest first; a space inside a key matches spaces or hyphens ("twenty-one")."""

@@ -115,7 +115,3 @@ def mask(text: str, spans: Collection[tuple[int, int]]) -> str:
     for start, end in spans:
         chars[start:end] = MASK * (end - start)
     return "".join(chars)
-
-
-def is_masked(text: str, start: int, end: int) -> bool:
-    return MASK in text[start:end]

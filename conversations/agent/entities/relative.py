@@ -24,8 +24,19 @@ import datetime as dt
 import re
 
 from .atoms import Atom
-from .lexicon import DAY_DIGITS, MONTHS, NOT_UNIT, NUM, QTY, WEEKDAYS, alternation, number_value
-from .normalize import mask
+from .lexicon import (
+    AMBIGUOUS_WEEKDAYS,
+    DAY_DIGITS,
+    MONTHS,
+    NOT_UNIT,
+    NUM,
+    PORTUGUESE_ONLY_WEEKDAYS,
+    QTY,
+    WEEKDAYS,
+    alternation,
+    number_value,
+)
+from .normalize import MASK, mask
 
 _FAREWELL = re.compile(r"\b(?:hasta\s+manana|see\s+you\s+tomorrow|ate\s+amanha|nos\s+vemos\s+manana)\b")
 _TODAY = re.compile(
@@ -65,8 +76,6 @@ _WEEKDAY = re.compile(
 _RECURRING = re.compile(r"\b(?:los|todos|every|cada|aos|todas|as|nas)\s+$")
 _AMBIGUOUS_CUES = frozenset({"na", "nesta", "nessa", "esta", "essa", "proxima", "proximo", "no", "neste"})
 _AMBIGUOUS_BEFORE = re.compile(r"\b(?:ate|desde|de|da)\s+$")
-_PT_ONLY = frozenset({"segunda", "terca", "quarta", "quinta", "sexta"})
-_AMBIGUOUS = frozenset({"segunda", "quarta", "quinta"})
 
 _NIGHT_WORDS = r"(?:noches?|nights?|noites?|nites?|nts|nochecitas?|diarias?)"
 _NIGHTS = re.compile(
@@ -142,10 +151,10 @@ def find_relative(work: str, *, language: str, today: dt.date) -> tuple[list[Ato
     for match in _WEEKDAY.finditer(work):
         name = match.group("wd")
         pre_words = match.group("pre").split()
-        if name in _PT_ONLY and language != "pt" and not match.group("feira"):
+        if name in PORTUGUESE_ONLY_WEEKDAYS and language != "pt" and not match.group("feira"):
             continue
         if (
-            name in _AMBIGUOUS
+            name in AMBIGUOUS_WEEKDAYS
             and not match.group("feira")
             and not match.group("post")
             and not _AMBIGUOUS_CUES.intersection(pre_words)
@@ -187,7 +196,7 @@ def _merge_next_week(atoms: list[Atom], work: str, today: dt.date) -> list[Atom]
         previous = merged[-1] if merged else None
         if previous is not None and {previous.kind, atom.kind} == {"next_week", "weekday"}:
             gap = work[previous.end : atom.start]
-            if _GLUE.fullmatch(gap.replace("\x1f", " ")):
+            if _GLUE.fullmatch(gap.replace(MASK, " ")):
                 weekday = previous.weekday if previous.kind == "weekday" else atom.weekday
                 date = _monday_next_week(today) + dt.timedelta(days=weekday or 0)
                 merged[-1] = Atom(previous.start, atom.end, date=date, kind="rel")
