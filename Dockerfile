@@ -36,7 +36,7 @@ RUN DJANGO_ENV=production \
     WHATSAPP_APP_SECRET="$(python -c 'import secrets; print(secrets.token_hex(16))')" \
     WHATSAPP_ACCESS_TOKEN="$(python -c 'import secrets; print(secrets.token_hex(16))')" \
     ALLOWED_HOSTS=localhost \
-    python manage.py collectstatic --noinput \
+    sh -c 'python manage.py collectstatic --noinput && python manage.py nlu train' \
  && python -m compileall -q /app
 
 # Runtime state owned by the app user: the Celery worker's Prometheus multiprocess files live in

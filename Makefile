@@ -19,6 +19,7 @@ install: $(STAMP)
 ## run: install, migrate, seed the demo hotel and serve HTTP + websockets on http://localhost:8000
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py nlu train
 	$(BIN)/python manage.py seed_demo
 	$(MAKE) --no-print-directory serve
 
@@ -28,6 +29,7 @@ serve:
 
 ## test: lint, migration drift, production settings check, then the pytest suite
 test: install lint migrations-check
+	$(BIN)/python manage.py nlu train
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 pytest: install
