@@ -20,6 +20,9 @@ AFFIRM, DENY = "affirm", "deny"
 _BARE_NUMBER = re.compile(r"^\D{0,12}?(\d{1,2})\D{0,12}$")
 _REFERENCE = re.compile(r"^[#\s]*([A-Za-z0-9][A-Za-z0-9-]{3,15})[\s.!]*$")
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+){0,4}$", re.UNICODE)
+# After an availability answer, a message that only changes the stay or the party asks the same question again.
+_STAY_KEYS = ("check_in", "check_out", "nights", "adults", "children")
+_FOLLOW_UP_INTENTS = frozenset({"check_availability", "room_info", "out_of_scope"})
 _NUMBER_WORDS = {
     "uno": 1, "una": 1, "one": 1, "um": 1, "uma": 1, "dos": 2, "two": 2, "dois": 2, "duas": 2, "tres": 3,
     "three": 3, "três": 3, "cuatro": 4, "four": 4, "quatro": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6,
@@ -75,13 +78,19 @@ def _with_entities(ctx: TurnContext, values: dict[str, Any]) -> TurnContext:
     return dataclasses.replace(ctx, nlu=dataclasses.replace(ctx.nlu, entities=merged))
 
 
+def _remembering(reply: Reply, values: dict[str, Any]) -> Reply:
+    """``reply`` keeping the slot values this answer gave (the session only stores what the NLU extracted, and a
+    bare "2" or a name is understood here, not there); the handler's own ``remember`` wins."""
+    return dataclasses.replace(reply, remember={**values, **reply.remember})
+
+
 def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | None:
     from conversations.agent.orchestrator import HANDLERS
 
     flow, slot = pending.get("for", ""), pending.get("slot", "")
     values = _slot_values(ctx, slot)
     if values and flow in HANDLERS:
-        return HANDLERS[flow](_with_entities(ctx, values))
+        return _remembering(HANDLERS[flow](_with_entities(ctx, values)), values)
     if intent in (AFFIRM, DENY) and intent == DENY:
         return Reply(text=_("No problem. Is there anything else I can do for you?"), language=ctx.language)
     return None
@@ -106,6 +115,8 @@ def _offer_booking(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Re
         return booking.handle_make_reservation(_with_entities(ctx, room))
     if intent == DENY:
         return Reply(text=_("No problem. Is there anything else I can do for you?"), language=ctx.language)
+    if intent in _FOLLOW_UP_INTENTS and any(key in ctx.nlu.entities for key in _STAY_KEYS):
+        return booking.handle_check_availability(ctx)  # "¿y para 3 personas?": the same question for another stay
     return None
 
 
