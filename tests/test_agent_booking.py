@@ -1,0 +1,322 @@
+"""Bookings by chat against the demo hotel's mock PMS, in Spanish, English and Portuguese."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import zoneinfo
+
+import pytest
+from django.utils import timezone
+from django.utils.translation import gettext, override
+from prometheus_client import REGISTRY
+
+from conversations.agent.handlers.booking import offer_line
+from conversations.agent.nlu import NLUResult
+from conversations.agent.orchestrator import orchestrate
+from conversations.models import Conversation, ConversationStatus, Direction, Message, SessionState
+from conversations.simulator import Rehearsal
+from pms.base import GuestDetails, PMSUnavailable
+from pms.models import BookingStatus, MockBooking
+from pms.seed import pms_seed_demo
+from pms.services import pms_for_tenant
+from tenants.knowledge import knowledge_seed_demo
+from tests.factories import ChannelAccountFactory, ConversationFactory, GuestFactory, TenantFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the pipeline answers on commit
+
+TODAY = dt.date(2026, 3, 4)
+NOW = dt.datetime(2026, 3, 4, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"))
+MAR_10, MAR_12 = dt.date(2026, 3, 10), dt.date(2026, 3, 12)
+
+# Per language: availability question, booking request, dates, people, room type, name, contact, yes, no.
+SCRIPTS = {
+    "es": {
+        "availability": "¿tenéis habitación del 10 al 12 de marzo?",
+        "book": "quiero reservar",
+        "dates": "del 10 al 12 de marzo",
+        "people": "2",
+        "room": "Doble Estándar",
+        "name": "Ana García",
+        "contact": "ana@example.com",
+        "yes": "sí",
+        "no": "no",
+        "status": "¿cuál es el estado de mi reserva {ref}?",
+        "cancel": "quiero cancelar mi reserva {ref}",
+    },
+    "en": {
+        "availability": "do you have a room from March 10 to 12?",
+        "book": "I want to book a room",
+        "dates": "from March 10 to 12",
+        "people": "2 adults",
+        "room": "Standard Double",
+        "name": "John Smith",
+        "contact": "john@example.com",
+        "yes": "yes",
+        "no": "no",
+        "status": "what is the status of my booking {ref}?",
+        "cancel": "I want to cancel my booking {ref}",
+    },
+    "pt": {
+        "availability": "vocês têm quarto de 10 a 12 de março?",
+        "book": "quero fazer uma reserva",
+        "dates": "de 10 a 12 de março",
+        "people": "2",
+        "room": "Duplo Standard",
+        "name": "João Silva",
+        "contact": "joao@example.com",
+        "yes": "sim",
+        "no": "não",
+        "status": "qual é o status da minha reserva {ref}?",
+        "cancel": "quero cancelar minha reserva {ref}",
+    },
+}
+LANGUAGES = sorted(SCRIPTS)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Frozen at NOW (the mock PMS's "today" is the real clock's), a millisecond further per call."""
+    ticks = itertools.count()
+    monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(milliseconds=next(ticks)))
+
+
+@pytest.fixture
+def hotel(clock):
+    tenant = TenantFactory(slug="demo-booking", name="Hotel Demo")
+    knowledge_seed_demo(tenant)
+    pms_seed_demo(tenant)
+    return tenant
+
+
+@pytest.fixture
+def rehearsal(hotel):
+    return Rehearsal(tenant=hotel, today=TODAY)
+
+
+def book_by_chat(rehearsal: Rehearsal, lang: str):
+    """Walk the booking flow up to the summary; returns the summary turn."""
+    script = SCRIPTS[lang]
+    for key in ("book", "dates", "people", "room", "name"):
+        rehearsal.send(script[key])
+    return rehearsal.send(script["contact"])
+
+
+def pending_of(rehearsal: Rehearsal) -> dict:
+    return SessionState.objects.get(conversation__guest__address=rehearsal.guest).pending
+
+
+def conversation_of(rehearsal: Rehearsal) -> Conversation:
+    return Conversation.objects.get(tenant=rehearsal.tenant, guest__address=rehearsal.guest)
+
+
+def dbl_offer(hotel, check_in=MAR_10, check_out=MAR_12, adults=2):
+    return next(o for o in pms_for_tenant(hotel).availability(check_in, check_out, adults) if o.room_type.code == "DBL")
+
+
+# --- availability --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_availability_lists_pms_offers_with_their_totals(lang, rehearsal, hotel):
+    offer = dbl_offer(hotel)
+
+    turn = rehearsal.send(SCRIPTS[lang]["availability"])
+
+    assert turn.intent == "check_availability"
+    assert turn.language == lang
+    with override(lang):
+        assert offer_line(offer, lang) in turn.reply.splitlines()
+    assert SessionState.objects.get(conversation__guest__address=rehearsal.guest).pending == {"action": "offer_booking"}
+
+
+# --- new booking ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_booking_flow_books_exactly_once_after_yes(lang, rehearsal, hotel):
+    script = SCRIPTS[lang]
+    summary = book_by_chat(rehearsal, lang)
+    assert pending_of(rehearsal)["action"] == "confirm_booking"
+    assert MockBooking.objects.count() == 0
+
+    done = rehearsal.send(script["yes"])
+
+    booking = MockBooking.objects.get(tenant=hotel)
+    assert (booking.check_in, booking.check_out) == (MAR_10, MAR_12)
+    assert (booking.adults, booking.children) == (2, 0)
+    assert booking.room_type.code == "DBL"
+    assert booking.guest_name == script["name"]
+    assert booking.guest_email == script["contact"]
+    assert booking.total == dbl_offer(hotel).total_price
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.reference in done.reply
+    assert summary.language == done.language == lang
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_at_the_summary_books_nothing(lang, rehearsal):
+    book_by_chat(rehearsal, lang)
+
+    turn = rehearsal.send(SCRIPTS[lang]["no"])
+
+    assert MockBooking.objects.count() == 0
+    with override(lang):
+        assert turn.reply == gettext(
+            "All right, I haven't booked anything. Would you like other dates or another room?"
+        )
+    assert pending_of(rehearsal) == {}
+
+
+def test_whatsapp_guest_is_not_asked_for_a_contact(hotel, monkeypatch):
+    account = ChannelAccountFactory(tenant=hotel)
+    guest = GuestFactory(tenant=hotel, address="34600111222", display_name="Ana García")
+    conversation = ConversationFactory(tenant=hotel, guest=guest, channel_account=account)
+    message = Message.objects.create(
+        tenant=hotel, conversation=conversation, channel_account=account, direction=Direction.INBOUND,
+        sender="guest", text="quiero reservar",
+    )  # fmt: skip
+    session = SessionState.objects.create(
+        tenant=hotel,
+        conversation=conversation,
+        expires_at=NOW + dt.timedelta(hours=1),
+        context={
+            "check_in": "2026-03-10",
+            "check_out": "2026-03-12",
+            "adults": 2,
+            "room_type": "DBL",
+            "guest_name": "Ana García",
+        },
+    )
+    engine = type("E", (), {"parse": lambda self, text, **kw: NLUResult("make_reservation", 0.99, "es")})()
+    monkeypatch.setattr("conversations.agent.orchestrator.engine_for", lambda tenant: engine)
+
+    orchestrate(tenant=hotel, conversation=conversation, message=message)
+
+    session.refresh_from_db()
+    assert session.pending["action"] == "confirm_booking"
+    assert session.pending["phone"] == "+34600111222"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_status_and_cancellation_by_reference(lang, rehearsal, hotel):
+    script = SCRIPTS[lang]
+    book_by_chat(rehearsal, lang)
+    rehearsal.send(script["yes"])
+    booking = MockBooking.objects.get(tenant=hotel)
+    rooms_left_booked = dbl_offer(hotel).rooms_left
+    other = Rehearsal(tenant=hotel, today=TODAY)
+
+    status = other.send(script["status"].format(ref=booking.reference))
+    asked = other.send(script["cancel"].format(ref=booking.reference))
+    assert MockBooking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED  # not before the "yes"
+    cancelled = other.send(script["yes"])
+
+    assert status.intent == "reservation_status"
+    with override(lang):
+        assert (gettext("Booking %(ref)s is confirmed:") % {"ref": booking.reference}) in status.reply
+        assert asked.reply.startswith(gettext("Booking %(ref)s: %(details)s Do you want me to cancel it?")[:5])
+        assert cancelled.reply == gettext(
+            "Your booking %(ref)s has been cancelled. We hope to see you another time!"
+        ) % {"ref": booking.reference}
+    assert MockBooking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
+    assert dbl_offer(hotel).rooms_left == rooms_left_booked + 1
+
+
+def test_cancellation_declined_keeps_the_booking(rehearsal, hotel):
+    book_by_chat(rehearsal, "es")
+    rehearsal.send("sí")
+    booking = MockBooking.objects.get(tenant=hotel)
+
+    rehearsal.send(f"quiero cancelar mi reserva {booking.reference}")
+    rehearsal.send("no")
+
+    assert MockBooking.objects.get(pk=booking.pk).status == BookingStatus.CONFIRMED
+
+
+def test_date_change_is_repriced_and_confirmed(rehearsal, hotel):
+    book_by_chat(rehearsal, "es")
+    rehearsal.send("sí")
+    booking = MockBooking.objects.get(tenant=hotel)
+    new_in, new_out = dt.date(2026, 3, 13), dt.date(2026, 3, 16)  # Friday to Monday: weekend rates
+    new_total = dbl_offer(hotel, new_in, new_out).total_price
+    assert new_total != booking.total
+
+    rehearsal.send("quiero cambiar las fechas de mi reserva")
+    quote = rehearsal.send("del 13 al 16 de marzo")
+    assert pending_of(rehearsal)["action"] == "confirm_modify"
+    assert MockBooking.objects.get(pk=booking.pk).check_in == MAR_10  # nothing changes before the "yes"
+    rehearsal.send("sí")
+
+    booking.refresh_from_db()
+    assert (booking.check_in, booking.check_out) == (new_in, new_out)
+    assert booking.total == new_total
+    assert booking.reference in quote.reply
+
+
+def test_sold_out_at_confirmation_offers_alternatives_and_does_not_book(rehearsal, hotel):
+    book_by_chat(rehearsal, "es")
+    pms = pms_for_tenant(hotel)
+    for n in range(dbl_offer(hotel).rooms_left):  # someone else takes every remaining room meanwhile
+        pms.create_booking(room_type="DBL", check_in=MAR_10, check_out=MAR_12, adults=2, children=0,
+                           guest=GuestDetails(name=f"Otro {n}", email="otro@example.com"))  # fmt: skip
+    taken = MockBooking.objects.count()
+
+    turn = rehearsal.send("sí")
+
+    assert MockBooking.objects.count() == taken
+    assert not MockBooking.objects.filter(guest_name="Ana García").exists()
+    with override("es"):
+        assert turn.reply.startswith(gettext("I'm sorry, that room has just sold out for those dates."))
+    assert turn.options  # alternatives to tap
+    assert pending_of(rehearsal) == {"action": "collect", "for": "make_reservation", "slot": "room_type"}
+
+
+# --- degraded mode -------------------------------------------------------------------------------------------------
+class DownPMS:
+    last_result_stale = False
+
+    def __getattr__(self, name):
+        def down(*args, **kwargs):
+            raise PMSUnavailable("the PMS is down")
+
+        return down
+
+
+def test_pms_down_gives_an_honest_reply_and_yes_escalates(rehearsal, monkeypatch):
+    monkeypatch.setattr("conversations.agent.pms_access.adapter", lambda tenant: DownPMS())
+    labels = {"operation": "availability", "mode": "handover"}
+    before = REGISTRY.get_sample_value("orchestrator_degraded_responses_total", labels) or 0.0
+
+    turn = rehearsal.send("¿tenéis habitación del 10 al 12 de marzo?")
+
+    with override("es"):
+        assert turn.reply == gettext(
+            "I'm sorry, I can't reach our booking system right now. Shall I pass your request to reception so they "
+            "can answer you as soon as possible?"
+        )
+    assert REGISTRY.get_sample_value("orchestrator_degraded_responses_total", labels) == before + 1
+    assert turn.conversation_status == ConversationStatus.BOT
+
+    yes = rehearsal.send("sí")
+
+    assert yes.conversation_status == ConversationStatus.PENDING_HUMAN
+    assert conversation_of(rehearsal).escalation_reason == "pms_unavailable:availability"
+    assert MockBooking.objects.count() == 0
+
+
+# --- stay requests -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "intent", "reason", "times"),
+    [
+        ("¿puedo hacer late checkout?", "late_checkout", "late_checkout_request", ("12:00", "14:00")),
+        ("¿puedo hacer el check-in antes, sobre las 11?", "early_checkin", "early_checkin_request", ("15:00", "11:00")),
+    ],
+)
+def test_stay_requests_answered_from_policy_and_yes_escalates(text, intent, reason, times, rehearsal):
+    turn = rehearsal.send(text)
+
+    assert turn.intent == intent
+    assert all(t in turn.reply for t in times)
+    assert turn.conversation_status == ConversationStatus.BOT
+
+    yes = rehearsal.send("sí")
+
+    assert yes.conversation_status == ConversationStatus.PENDING_HUMAN
+    assert conversation_of(rehearsal).escalation_reason == reason
