@@ -8,13 +8,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from channels_gateway.types import UnifiedMessage
 from conversations.agent.clock import override_today
 from conversations.models import Conversation, Direction, Message, Sender
-from conversations.services import inbound_record
+from conversations.services import flood_limit_lifted, inbound_record
 from hotel_agent.celery import app as celery_app
 from tenants.models import ChannelAccount, ChannelType, Tenant
 from tenants.services import ResolvedAccount
@@ -89,14 +88,14 @@ class Rehearsal:
             raw={"simulated": True, "text": text},
         )
         previous = celery_app.conf.task_always_eager
-        celery_app.conf.task_always_eager = True
+        celery_app.conf.task_always_eager = True  # rehearsals always run the pipeline in-process
         try:
-            with (
-                override_today(self.today),
-                override_settings(GUEST_FLOOD_MAX_PER_MINUTE=10**6),
-                transaction.atomic(),
-            ):
-                inbound_record(account=self.account, messages=[unified])
+            token = flood_limit_lifted.set(True)
+            try:
+                with override_today(self.today), transaction.atomic():
+                    inbound_record(account=self.account, messages=[unified])
+            finally:
+                flood_limit_lifted.reset(token)
         finally:
             celery_app.conf.task_always_eager = previous
         inbound = (

@@ -13,6 +13,7 @@ from conversations.models import (
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    Guest,
     LockAction,
     LockAudit,
     Message,
@@ -227,6 +228,7 @@ def test_greetings_differ_per_language(make_inbound, conversation, run):
         # a new conversation each time: within one, a one-word message never switches the language
         SessionState.objects.filter(conversation=conversation).delete()
         Conversation.objects.filter(pk=conversation.pk).update(language="")
+        Guest.objects.filter(pk=conversation.guest_id).update(language="")
         message = make_inbound(text)
         run(inbound_process, message_id=message.pk)
         texts[text] = replies_to(message).get().text

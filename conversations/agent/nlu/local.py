@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from typing import Any
 
 from django.utils import timezone
 
 from conversations.agent.nlu.base import LANGUAGES, NLUResult
-from conversations.agent.nlu.text import normalize
+from conversations.agent.nlu.text import lowered, normalize
 from conversations.agent.nlu.training import load_models
 
 # A guest "clearly switches" language when the detector is this sure on a message with this many letters.
@@ -31,8 +32,25 @@ def tenant_today(tenant: Any) -> dt.date:
     return timezone.localdate(timezone=tz)
 
 
+# Words that settle the language of a very short message on their own ("Olá", "Oi", "Hola", "Thanks").
+_MARKERS = {
+    "pt": re.compile(
+        r"\b(olá|oi|obrigad[oa]|valeu|você|vocês|não|sim|tudo bem|bom dia|boa tarde|boa noite|tchau|blz|vlw|obg)\b"
+    ),
+    "es": re.compile(r"(¿|¡|ñ|\b(hola|gracias|buenas|buenos días|vale|sí|adiós|chao|porfa|dale|órale)\b)"),
+    "en": re.compile(r"\b(hi|hello|hey|thanks|thank you|thx|yes|yeah|bye|good morning|good evening|please|pls)\b"),
+}
+SHORT_MESSAGE_WORDS = 3
+
+
+def marker_language(text: str) -> str | None:
+    """The only language whose marker words a short message contains, if exactly one."""
+    hits = [lang for lang, pattern in _MARKERS.items() if pattern.search(text)]
+    return hits[0] if len(hits) == 1 else None
+
+
 def choose_language(
-    normalized: str, probabilities: Any, classes: Any, *, current: str | None, default: str
+    normalized: str, probabilities: Any, classes: Any, *, current: str | None, default: str, raw: str = ""
 ) -> tuple[str, float]:
     """Language of one message. A conversation keeps ``current`` unless the message is long enough and the
     detector sure enough: "ok", "sí", "no" or "10" never flip a conversation's language."""
@@ -41,6 +59,8 @@ def choose_language(
         return (current or default), 0.0
     best_index = int(probabilities.argmax())
     best, score = str(classes[best_index]), float(probabilities[best_index])
+    if len(raw.split()) <= SHORT_MESSAGE_WORDS and (marked := marker_language(raw)) and marked != best:
+        best, score = marked, max(score, SWITCH_MIN_PROBABILITY)
     if current in LANGUAGES and best != current:
         if score >= SWITCH_MIN_PROBABILITY and letters >= SWITCH_MIN_LETTERS:
             return best, score
@@ -63,10 +83,11 @@ class LocalEngine:
         features = models.features([normalized])
         language, _ = choose_language(
             normalized,
-            models.language_probabilities(features)[0],
+            models.language_probabilities(models.language_features(features, [lowered(text)]))[0],
             models.language_clf.classes_,
             current=current,
             default=default_language,
+            raw=lowered(text),
         )
         probabilities = models.intent_probabilities(features)[0]
         order = probabilities.argsort()[::-1]

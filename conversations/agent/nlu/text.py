@@ -32,3 +32,8 @@ def normalize(text: str) -> str:
     text = "".join(ch if unicodedata.category(ch)[0] != "S" or ch in "+#@$€" else " " for ch in text)
     text = _REPEATS.sub(r"\1\1", fold(text))
     return _SPACES.sub(" ", text).strip()
+
+
+def lowered(text: str) -> str:
+    """Lowercase with accents kept (for language identification)."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text.lower())).strip()

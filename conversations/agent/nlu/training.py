@@ -23,7 +23,7 @@ import structlog
 from django.conf import settings
 
 from conversations.agent.nlu.base import INTENTS, LANGUAGES
-from conversations.agent.nlu.text import normalize
+from conversations.agent.nlu.text import lowered, normalize
 
 logger = structlog.get_logger(__name__)
 
@@ -99,11 +99,25 @@ SCORE_SCALE = 3.5
 class FeaturizedModels:
     """One n-gram featurization shared by the intent and the language classifiers (one transform per message)."""
 
-    def __init__(self, char_vectorizer: Any, word_vectorizer: Any, intent_clf: Any, language_clf: Any) -> None:
+    def __init__(
+        self,
+        char_vectorizer: Any,
+        word_vectorizer: Any,
+        accent_vectorizer: Any,
+        intent_clf: Any,
+        language_clf: Any,
+    ) -> None:
         self.char_vectorizer = char_vectorizer
         self.word_vectorizer = word_vectorizer
+        # Accents are folded away for intents, but "olá", "não", "ñ" are what tells Portuguese from Spanish.
+        self.accent_vectorizer = accent_vectorizer
         self.intent_clf = intent_clf
         self.language_clf = language_clf
+
+    def language_features(self, features, lowered_texts: list[str]):
+        from scipy.sparse import hstack
+
+        return hstack([features, self.accent_vectorizer.transform(lowered_texts)], format="csr")
 
     def features(self, normalized_texts: list[str]):
         from scipy.sparse import hstack
@@ -125,8 +139,8 @@ class FeaturizedModels:
     def intent_probabilities(self, features):
         return self.scores_to_probabilities(self.intent_clf.decision_function(features))
 
-    def language_probabilities(self, features):
-        return self.scores_to_probabilities(self.language_clf.decision_function(features))
+    def language_probabilities(self, language_features):
+        return self.scores_to_probabilities(self.language_clf.decision_function(language_features))
 
 
 def build_models(examples: list[Example], clinc: set[Example] | None = None) -> FeaturizedModels:
@@ -147,9 +161,12 @@ def build_models(examples: list[Example], clinc: set[Example] | None = None) -> 
     intent_clf.fit(features, [e.intent for e in examples], sample_weight=weights)
 
     rows = [i for i, e in enumerate(examples) if e.language in LANGUAGES]
+    accent_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, lowercase=True)
+    accent_features = accent_vectorizer.fit_transform([lowered(examples[i].text) for i in rows])
+    language_features = hstack([features[rows], accent_features], format="csr")
     language_clf = LinearSVC(C=1.0, class_weight="balanced")
-    language_clf.fit(features[rows], [examples[i].language for i in rows], sample_weight=[weights[i] for i in rows])
-    return FeaturizedModels(char_vectorizer, word_vectorizer, intent_clf, language_clf)
+    language_clf.fit(language_features, [examples[i].language for i in rows], sample_weight=[weights[i] for i in rows])
+    return FeaturizedModels(char_vectorizer, word_vectorizer, accent_vectorizer, intent_clf, language_clf)
 
 
 def model_dir() -> Path:
