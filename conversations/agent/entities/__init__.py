@@ -47,7 +47,7 @@ def extract_entities(
     if room_type:
         found["room_type"] = room_type
     found.update(misc)
-    name = extract_name(normalized, work)
+    name = extract_name(normalized, work, room_types)
     if name:
         found["guest_name"] = name
     return found

@@ -15,7 +15,8 @@ domingo", "de hoy a mañana".
 - A month (and year) written once in a range belongs to both ends; if the first day is not before the second,
   the first is in the previous month: "del 30 al 2 de abril" is 30 March → 2 April.
 - Two separate dates are check-in then check-out, unless a cue says otherwise ("salida el 5", "hasta el
-  domingo", "check-out on Friday"); a lone date after such a cue is a check-out only.
+  domingo", "check-out on Friday", "saída dia 12", "até dia 15", "saindo no domingo"); a lone date after such a
+  cue is a check-out only.
 - Nights, when stated, give ``check_out = check_in + nights``; with no check-in in the text the
   ``check_in_hint`` (from the conversation) is the start. A check-out on or before the check-in is dropped, and
   so is one whose year was inferred that lands more than 90 nights after it ("hasta el 5 de marzo" after a
@@ -100,12 +101,12 @@ _DAY_LIST = re.compile(
 _ENTRE_BEFORE = re.compile(r"\b(?:entre|between)(?:\s+(?:el|the|o\s+dia|os\s+dias|dia))?\s*$")
 _CUES_IN = (
     r"llegada|llego|llegamos|llegaria|llegariamos|llegare|llegaremos|entrada|entro|entramos|ingreso|ingresamos"
-    r"|check[\s-]?in|arrival|arrive|arriving|chegada|chego|chegamos|chegaria|chegaremos|desde|from|starting"
+    r"|check[\s-]?in|arrival|arrive|arriving|chegada|chego|chegamos|chegaria|chegaremos|chegando|entrando|desde|from|starting"
     r"|a\s+partir\s+de|a\s+partir\s+del"
 )
 _CUES_OUT = (
     r"salida|salgo|salimos|saldre|saldremos|saldria|me\s+voy|nos\s+vamos|irnos|irme|check[\s-]?out|departure"
-    r"|depart|departing|leave|leaving|saida|saio|saimos|sairemos|hasta|until|till|ate"
+    r"|depart|departing|leave|leaving|saida|saio|saimos|sairemos|saindo|sair|hasta|until|till|ate"
 )
 _VERB_AFTER = re.compile(
     r"\s*,?\s*(?:(?:we|i|nosotros|yo|nos|a\s+gente|eu)\s+)?(?:(?P<verb_in>llegamos|llego|llegaremos|llegare"

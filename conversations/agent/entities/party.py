@@ -7,11 +7,12 @@ masked, so "200 euros", "a las 14h", "habitación 204" or "del 3 al 5" are never
   children also as niños/nenes/chicos/peques/críos/hijos/bebés/menores, kids/children/babies/toddlers/infants,
   crianças/filhos/bebês; several child mentions add up ("2 niños y un bebé" → 3).
 - One child without a number: "con mi hijo", "with my baby", "com o bebê", "y el peque" → 1.
-- Totals: "somos 4", "we are 4", "para 2 personas", "for two", "para duas pessoas", "3 pax", "familia de 4",
-  "group of 5" → adults (the last one when several: "era para 3 y somos 4" → 4). When children are also
-  mentioned the total includes them ("somos 4 con 2 niños" → 2 + 2) unless they are added with
-  "y/and/e/+/más/plus" right after the total ("somos 2 y un bebé" → 2 + 1).
-- Couples: "una pareja", "un matrimonio", "a couple" (not "a couple of"), "um casal" → 2 adults.
+- Totals: "somos 4", "somos em 4", "we are 4", "para 2 personas", "pra 3 pessoas", "for two", "para duas
+  pessoas", "3 pax", "familia de 4", "group of 5" → adults (the last one when several: "era para 3 y somos 4"
+  → 4). When children are also mentioned the total includes them ("somos 4 con 2 niños" → 2 + 2) unless they
+  are added with "y/and/e/+/más/plus" right after the total ("somos 2 y un bebé" → 2 + 1).
+- Couples: "una pareja", "un matrimonio", "a couple" (not "a couple of"), "um casal", and a bare couple with
+  someone ("casal com um filho", "pareja con un bebé", "couple with a baby") → 2 adults.
 - Companions: "mi mujer y yo", "my wife and I", "eu e minha esposa", "con mi marido", "with my friend" →
   2 adults; "mi hijo y yo", "me and my kids" → 1 adult (plus the children).
 - Alone: "solo yo", "just me", "só eu", "viajo sola", "sozinho" → 1 adult.
@@ -86,7 +87,7 @@ _NOT_PEOPLE = (
     r"|more|other|otr[oa]s?|outr[oa]s?)\b|[€$%]|[:.,/-]\s*\d"
 )
 _TOTAL = re.compile(
-    rf"\b(?:somos|seremos|vamos\s+a\s+ser|vamos|we\s+are|we're|there\s+are|there\s+will\s+be|sois|seriamos"
+    rf"\b(?:somos(?:\s+em)?|seremos(?:\s+em)?|estamos\s+em|vamos\s+a\s+ser|vamos|we\s+are|we're|there\s+are|there\s+will\s+be|sois|seriamos"
     rf"|total\s+de|en\s+total|in\s+total|no\s+total)\s+(?P<a>{NUM})\b"
     rf"(?:\s+(?:{_PERSON}|of\s+us|de\s+nosotros)\b|(?!\s*(?:{_NOT_PEOPLE})))"
     rf"|(?:\b(?:para|for|pra|pa)\s+|\bp/\s*)(?P<b>{NUM})\b(?:\s+(?:{_PERSON})\b|(?!\s*(?:{_NOT_PEOPLE})))"
@@ -96,7 +97,9 @@ _TOTAL = re.compile(
 _AFTER_TOTAL = re.compile(r"\s*(?:(?:y|and|e|mas|plus|more|con|with|com)\b|[&+])")
 _ADDITIVE = frozenset({"y", "and", "e", "&", "+", "mas", "plus", "more"})
 _COUPLE = re.compile(
-    r"\b(?:una\s+pareja|un\s+matrimonio|somos\s+pareja|a\s+couple(?!\s+of)|um\s+casal|somos\s+casal|el\s+matrimonio)\b"
+    r"\b(?:una\s+pareja|un\s+matrimonio|somos\s+pareja|a\s+couple(?!\s+of)|um\s+casal|somos\s+casal|el\s+matrimonio"
+    r"|(?<!\bde\s)(?:pareja|couple|casal)\s+(?:con|with|com|y|and|e|mais|\+)\s+(?:(?:un|una|um|uma|a|an|\d{1,2}|dos|two"
+    rf"|dois|duas|mi|my|our|meu|minha|nuestro|nosso|seu)\s+)?(?:{_CHILD_PLURAL}|{_CHILD_SINGULAR}))\b"
 )
 _WITH_COMPANION = re.compile(
     rf"\b{_MY}\s+(?P<a>\w+)\s+{_AND}\s+{_I}\b|\b{_I}\s+{_AND}\s+{_MY}\s+(?P<b>\w+)|\b(?:con|with|com)\s+{_MY}\s+(?P<c>\w+)"
