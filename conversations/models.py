@@ -270,3 +270,26 @@ class SessionState(models.Model):
     @property
     def last_intent(self) -> dict | None:
         return self.intents[-1] if self.intents else None
+
+
+class ConversationEvent(models.Model):
+    """Every realtime event, kept for replay: a reconnecting console asks for events after the last id it saw
+    (per tenant), so nothing is lost or shown twice. Pruned after a few days by ``prune_events``."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="events")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    type = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "id"], name="event_tenant_id_idx")]
+        verbose_name = _("conversation event")
+        verbose_name_plural = _("conversation events")
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from channels_gateway.types import StatusUpdate, UnifiedMessage
+from conversations import events
 from conversations.locks import distributed_lock
 from conversations.metrics import (
     inbound_flooded_total,
@@ -157,6 +158,7 @@ def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) 
                 continue
             Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, updated_at=now)
             Guest.objects.filter(pk=guest.pk).update(last_seen_at=now)
+            events.publish_message(message)
             inbound_messages_total.labels(channel=account.channel, kind=unified.kind).inc()
             if flagged:
                 result.flagged += 1
@@ -189,6 +191,9 @@ def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> s
     )
     if base.filter(status__in=lower).update(**fields):
         result = "applied"
+        for row in base.values("pk", "conversation_id"):
+            _publish_status(tenant_id=account.tenant_id, conversation_id=row["conversation_id"], message_id=row["pk"],
+                            status=update.status, error_code=str(fields.get("error_code", "")))  # fmt: skip
     elif base.exists():
         result = "stale"
     else:
@@ -199,6 +204,15 @@ def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> s
         result = "pending"
     message_status_updates_total.labels(channel=account.channel, status=update.status, result=result).inc()
     return result
+
+
+def _publish_status(*, tenant_id: int, conversation_id, message_id: int, status: str, error_code: str = "") -> None:
+    events.publish_on_commit(
+        tenant_id=tenant_id,
+        event_type="message.status",
+        payload={"id": message_id, "conversation": str(conversation_id), "status": status, "error_code": error_code},
+        conversation_id=conversation_id,
+    )
 
 
 def message_status_apply_pending(*, account: ResolvedAccount, provider_message_id: str) -> None:
@@ -272,6 +286,7 @@ def inbound_process(*, message_id: int) -> str:
             if reply.language and reply.language != conversation.language:
                 Conversation.objects.filter(pk=conversation.pk).update(language=reply.language)
                 Guest.objects.filter(pk=conversation.guest_id).update(language=reply.language)
+            events.publish_message(outbound)
             if reply.escalate_reason:
                 conversation_escalate(conversation=conversation, reason=reply.escalate_reason)
             transaction.on_commit(lambda: send_outbound.delay(outbound.pk))
@@ -300,6 +315,8 @@ def conversation_escalate(*, conversation: Conversation, reason: str) -> bool:
     if updated:
         channel = conversation.channel_account.channel
         orchestrator_escalations_total.labels(reason=reason, channel=channel).inc()
+        conversation.refresh_from_db()
+        events.publish_conversation(conversation)
         logger.info("conversation_escalated", conversation_id=str(conversation.pk), reason=reason)
     return bool(updated)
 
@@ -323,12 +340,15 @@ def outbound_claim(*, message_id: int) -> Message | None:
 
 
 def outbound_mark_sent(*, message: Message, provider_message_id: str) -> None:
-    Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
-        status=DeliveryStatus.SENT,
-        provider_message_id=provider_message_id,
-        status_updated_at=timezone.now(),
-        send_claimed_at=None,
-    )
+    with transaction.atomic():
+        if Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.SENT,
+            provider_message_id=provider_message_id,
+            status_updated_at=timezone.now(),
+            send_claimed_at=None,
+        ):
+            _publish_status(tenant_id=message.tenant_id, conversation_id=message.conversation_id, message_id=message.pk,
+                            status=DeliveryStatus.SENT)  # fmt: skip
 
 
 def outbound_release(*, message: Message) -> None:
@@ -336,10 +356,13 @@ def outbound_release(*, message: Message) -> None:
 
 
 def outbound_mark_failed(*, message: Message, code: str, detail: str) -> None:
-    Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
-        status=DeliveryStatus.FAILED,
-        error_code=code[:32],
-        error_detail=detail[:500],
-        status_updated_at=timezone.now(),
-        send_claimed_at=None,
-    )
+    with transaction.atomic():
+        if Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.FAILED,
+            error_code=code[:32],
+            error_detail=detail[:500],
+            status_updated_at=timezone.now(),
+            send_claimed_at=None,
+        ):
+            _publish_status(tenant_id=message.tenant_id, conversation_id=message.conversation_id, message_id=message.pk,
+                            status=DeliveryStatus.FAILED, error_code=code[:32])  # fmt: skip

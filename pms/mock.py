@@ -253,7 +253,12 @@ class MockPMS:
 
     # --- helpers --------------------------------------------------------------------------------------------
     def today(self) -> dt.date:
-        """The hotel's date (its time zone), which decides what is "in the past"."""
+        """The hotel's date (its time zone), which decides what is "in the past" — or the rehearsal's ``--today``
+        (``simulate``/``chat``), so a rehearsed conversation and the mock PMS agree on the date."""
+        from conversations.agent.clock import today_override
+
+        if (override := today_override()) is not None:
+            return override
         try:
             zone = zoneinfo.ZoneInfo(self.tenant.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
