@@ -28,8 +28,15 @@ def _mock(config: PMSConfig) -> PMSAdapter:
     return MockPMS.from_config(config)
 
 
+def _qloapps(config: PMSConfig) -> PMSAdapter:
+    from pms.qloapps import QloAppsAdapter
+
+    return QloAppsAdapter.from_config(config)
+
+
 ADAPTERS: dict[str, AdapterFactory] = {
     PMSKind.MOCK: _mock,
+    PMSKind.QLOAPPS: _qloapps,
 }
 
 
