@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import socket
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from decimal import Decimal
 
 import httpx
@@ -335,6 +336,21 @@ def test_moving_the_last_room_to_overlapping_dates_is_no_availability_like_qloap
     with pytest.raises(PMSNoAvailability):
         adapter.modify_booking(booking.reference, check_out=stay[1] + dt.timedelta(days=1))
     assert adapter.get_booking(booking.reference) == booking
+
+
+def test_a_booking_of_several_rooms_is_not_changed_by_the_adapter(adapter, fake_qloapps, stay):
+    # given: a two-room booking made in QloApps' back office
+    booking = adapter.create_booking(
+        room_type="11", check_in=stay[0], check_out=stay[1], adults=2, children=0, guest=GUEST
+    )
+    order = fake_qloapps.orders[int(booking.reference)]
+    order.lines.append(replace(order.lines[0], id=order.lines[0].id + 1, id_room=102))
+
+    # when / then
+    with pytest.raises(PMSInvalidRequest, match="several rooms"):
+        adapter.modify_booking(booking.reference, check_in=stay[0] + dt.timedelta(days=1))
+    assert fake_qloapps.order_requests("PUT", "bookings") == []
+    assert len(fake_qloapps.orders[int(booking.reference)].lines) == 2
 
 
 def test_modify_of_a_cancelled_booking_is_invalid(adapter, stay):

@@ -20,7 +20,8 @@ Calls (shapes in ``pms.qloapps.parsing``, errors in ``pms.qloapps.client``):
 * ``modify_booking()``: availability re-checked, then ``PUT bookings`` with the new room line (QloApps adds the
   new dates' room and removes the old one). QloApps counts the booking's own room when it checks the new dates,
   so moving the *last* room to overlapping dates is refused (``PMSNoAvailability``); and it cannot change the
-  party of a room without a change of dates or room type (``PMSInvalidRequest``).
+  party of a room without a change of dates or room type (``PMSInvalidRequest``). Bookings of several rooms
+  (made elsewhere) are left to the staff (``PMSInvalidRequest``): the ``PUT`` would drop the other rooms.
 * ``stay_policy()``: the hotel's ``check_in``/``check_out`` from ``GET hotels/{id}``; the rest (late
   check-out/early check-in times and fees) from ``PMSConfig``, which also answers when QloApps cannot.
 """
@@ -240,6 +241,9 @@ class QloAppsAdapter:
         raw = self._raw_booking(reference)
         if self._status(raw) != "confirmed":
             raise PMSInvalidRequest("a cancelled booking cannot be changed")
+        lines = p.as_list((raw.get("associations") or {}).get("room_types"))
+        if len(lines) != 1 or len(p.as_list(lines[0].get("rooms"))) != 1:
+            raise PMSInvalidRequest("a booking of several rooms is changed by the hotel's staff, not by chat")
         current = self._booking_value(raw, status="confirmed")
         new_in = current.check_in if check_in is None else check_in
         new_out = current.check_out if check_out is None else check_out
