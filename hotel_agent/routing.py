@@ -1,3 +1,9 @@
-"""Websocket routes. The staff console consumers join here (see the console issue)."""
+"""Websocket routes (behind AllowedHostsOriginValidator + AuthMiddlewareStack in ``hotel_agent/asgi.py``)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from conversations.console.consumers import ConsoleConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/console/", ConsoleConsumer.as_asgi()),
+]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from hotel_agent import health
 
@@ -9,4 +10,7 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("webhooks/", include("channels_gateway.urls")),
     path("admin/", admin.site.urls),
+    path("console/", include("conversations.console.page_urls")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
