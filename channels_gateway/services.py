@@ -23,6 +23,7 @@ from conversations.services import (
     outbound_mark_sent,
     outbound_release,
 )
+from tenants.flags import flag_enabled
 from tenants.models import ChannelAccount
 from tenants.services import ResolvedAccount, tenant_resolve
 
@@ -128,12 +129,17 @@ def outbound_send(*, message_id: int) -> SendOutcome:
         return SendOutcome("skipped")
     account = message.channel_account
     credentials = {k: v for k, v in (account.credentials or {}).items() if isinstance(v, str) and v}
+    options: tuple[tuple[str, str], ...] = ()
+    raw_options = (message.attachment or {}).get("options", []) if isinstance(message.attachment, dict) else []
+    if raw_options and flag_enabled("features.interactive_messages", tenant=message.tenant_id):
+        options = tuple((str(o.get("id", "")), str(o.get("title", ""))) for o in raw_options if isinstance(o, dict))
     request = OutboundRequest(
         message_id=message.pk,
         account_external_id=account.external_id,
         to=message.conversation.guest.address,
         text=message.text,
         credentials=credentials,
+        options=options,
     )
     sender = sender_for(account.channel, credentials)
     try:

@@ -61,6 +61,9 @@ class OutboundRequest:
     to: str
     text: str
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    # Quick replies as (id, title); a channel that supports buttons may show them (flag
+    # ``features.interactive_messages``), otherwise the text alone carries the choices.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

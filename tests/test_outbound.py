@@ -306,3 +306,43 @@ def test_without_a_token_the_log_sender_is_used(queued, settings, graph, caplog)
     assert len(logged) == 1
     assert logged[0]["to"] == wa.GUEST_PHONE
     assert logged[0]["text"] == "¡Hola! ¿En qué puedo ayudarte?"
+
+
+# --- quick replies as WhatsApp buttons (flag features.interactive_messages) ------------------------------------
+OPTIONS = [{"id": "yes", "title": "Sí"}, {"id": "no", "title": "No"}, {"id": "room:DBL", "title": "Doble Estándar"}]
+
+
+def test_options_are_sent_as_reply_buttons_when_the_hotel_has_the_flag(queued, token, messages_route):
+    from tenants.flags import flag_set
+
+    flag_set("features.interactive_messages", True, tenant=queued.tenant)
+    Message.objects.filter(pk=queued.pk).update(attachment={"options": [*OPTIONS, {"id": "x", "title": "Fourth"}]})
+    messages_route.mock(return_value=accepted("wamid.buttons"))
+
+    outcome = outbound_send(message_id=queued.pk)
+
+    assert outcome.result == "sent"
+    body = json.loads(messages_route.calls.last.request.content)
+    assert body["type"] == "interactive"
+    assert body["interactive"] == {
+        "type": "button",
+        "body": {"text": "¡Hola! ¿En qué puedo ayudarte?"},
+        "action": {
+            "buttons": [
+                {"type": "reply", "reply": {"id": "yes", "title": "Sí"}},
+                {"type": "reply", "reply": {"id": "no", "title": "No"}},
+                {"type": "reply", "reply": {"id": "room:DBL", "title": "Doble Estándar"}},
+            ]
+        },
+    }
+
+
+def test_options_stay_in_the_text_without_the_flag(queued, token, messages_route):
+    Message.objects.filter(pk=queued.pk).update(attachment={"options": OPTIONS})
+    messages_route.mock(return_value=accepted("wamid.text"))
+
+    outbound_send(message_id=queued.pk)
+
+    body = json.loads(messages_route.calls.last.request.content)
+    assert body["type"] == "text"
+    assert body["text"]["body"] == "¡Hola! ¿En qué puedo ayudarte?"

@@ -286,6 +286,25 @@ def access_token_for(credentials: dict[str, str]) -> str:
     return credentials.get("access_token") or settings.WHATSAPP_ACCESS_TOKEN
 
 
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE = 20
+MAX_INTERACTIVE_BODY = 1024
+
+
+def message_content(text: str, options: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """A text message, or reply buttons (at most 3, titles ≤ 20 characters) when there are options to offer."""
+    if not options or len(text) > MAX_INTERACTIVE_BODY:
+        return {"type": "text", "text": {"preview_url": False, "body": text}}
+    buttons = [
+        {"type": "reply", "reply": {"id": option_id[:256], "title": title[:MAX_BUTTON_TITLE]}}
+        for option_id, title in options[:MAX_BUTTONS]
+    ]
+    return {
+        "type": "interactive",
+        "interactive": {"type": "button", "body": {"text": text}, "action": {"buttons": buttons}},
+    }
+
+
 class WhatsAppAdapter:
     channel = CHANNEL
 
@@ -306,8 +325,7 @@ class WhatsAppAdapter:
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "to": request.to,
-            "type": "text",
-            "text": {"preview_url": False, "body": text},
+            **message_content(text, request.options),
         }
         try:
             response = _http().post(url, json=body, headers={"Authorization": f"Bearer {token}"})
