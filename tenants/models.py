@@ -251,3 +251,24 @@ class KnowledgeEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant.slug}: {self.topic} ({self.language})"
+
+
+# --- staff passwords (``tenants.auth``) -------------------------------------------------------------------------
+class PasswordHistory(models.Model):
+    """The hashes of a staff member's recent passwords, newest first, so that none of the last few is reused.
+
+    Only hashes, never the password; written by ``tenants.auth.password_history_record`` (kept to the last
+    ``PasswordHistoryValidator.history`` rows per user)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(_("password hash"), max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="password_history_user_recent")]
+        verbose_name = _("password history entry")
+        verbose_name_plural = _("password history")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d %H:%M}"
