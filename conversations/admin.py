@@ -13,7 +13,15 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import AgentSettings, Conversation, Guest, LockAudit, Message, SessionState
+from conversations.models import (
+    AgentSettings,
+    CannedReply,
+    Conversation,
+    Guest,
+    LockAudit,
+    Message,
+    SessionState,
+)
 
 
 class ReadOnlyAdminMixin:
@@ -109,3 +117,14 @@ class SessionStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("tenant", "language")
     list_select_related = ("tenant", "conversation__guest")
     search_fields = ("conversation__guest__address", "conversation__guest__display_name")
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ("title", "tenant", "language", "sort_order", "updated_at")
+    list_filter = ("language", "tenant")
+    list_editable = ("sort_order",)
+    list_select_related = ("tenant",)
+    search_fields = ("title", "text")
+    ordering = ("tenant", "language", "sort_order", "title")
+    fields = ("tenant", "language", "title", "text", "sort_order")

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tenants.models import ChannelAccount, ChannelType, Tenant
+from tenants.models import SUPPORTED_LANGUAGES, ChannelAccount, ChannelType, Tenant
 
 
 class TenantScopedQuerySet(models.QuerySet):
@@ -119,6 +119,7 @@ class DeliveryStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     READ = "read", _("Read")
     FAILED = "failed", _("Failed")
+    INTERNAL = "internal", _("Internal note")  # staff notes: never sent
 
 
 # Statuses only move forward. ``failed`` can replace queued/sent, never delivered/read.
@@ -133,6 +134,12 @@ STATUS_RANK = {
 
 class FlagReason(models.TextChoices):
     FLOOD = "flood", _("Too many messages per minute")
+
+
+class MessageQuerySet(TenantScopedQuerySet):
+    def guest_visible(self) -> MessageQuerySet:
+        """What the guest may see: everything but staff's internal notes."""
+        return self.filter(is_internal=False)
 
 
 class Message(models.Model):
@@ -161,8 +168,14 @@ class Message(models.Model):
     status_updated_at = models.DateTimeField(null=True, blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)
     send_claimed_at = models.DateTimeField(null=True, blank=True)
+    # Staff's internal notes: stored with the conversation, shown in the console, never sent to the guest.
+    is_internal = models.BooleanField(default=False)
+    # The staff member who wrote a staff reply or note.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
-    objects = TenantScopedQuerySet.as_manager()
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -293,3 +306,48 @@ class ConversationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+class CannedReply(models.Model):
+    """A ready-made answer staff can insert in the console, per hotel and language (hotel admins edit them)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="canned_replies")
+    language = models.CharField(_("language"), max_length=5, choices=SUPPORTED_LANGUAGES)
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("text"), max_length=4096)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tenant", "language", "sort_order", "title"]
+        indexes = [models.Index(fields=["tenant", "language", "sort_order"], name="canned_tenant_lang_idx")]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+
+class IdempotencyKey(models.Model):
+    """A staff reply's ``Idempotency-Key``: the same key from the same staff member in the same hotel names the
+    same message, however many times the request arrives."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user", "key"], name="uniq_idempotency_key_per_staff")]
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+
+    def __str__(self) -> str:
+        return f"{self.key} → message {self.message_id}"

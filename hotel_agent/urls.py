@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("webhooks/", include("channels_gateway.urls")),
     path("admin/", admin.site.urls),
+    path("api/console/", include("conversations.console.api_urls")),
     path("console/", include("conversations.console.page_urls")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("i18n/", include("django.conf.urls.i18n")),
