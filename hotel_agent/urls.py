@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("webhooks/", include("channels_gateway.urls")),
     path("admin/", admin.site.urls),
+    path("accounts/", include("tenants.auth_views")),
+    path("", include("channels_gateway.webchat.urls")),
     path("api/console/", include("conversations.console.api_urls")),
     path("console/", include("conversations.console.page_urls")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

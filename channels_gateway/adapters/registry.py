@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from channels_gateway.adapters.base import ChannelAdapter, Sender
 from channels_gateway.adapters.log import LogSender
+from channels_gateway.adapters.webchat import WebChatAdapter
 from channels_gateway.adapters.whatsapp import WhatsAppAdapter
 
 ADAPTERS: dict[str, ChannelAdapter] = {
     WhatsAppAdapter.channel: WhatsAppAdapter(),
+    WebChatAdapter.channel: WebChatAdapter(),
 }
 LOG_SENDER = LogSender()
 
