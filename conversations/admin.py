@@ -22,6 +22,7 @@ from conversations.models import (
     Message,
     SessionState,
 )
+from tenants.admin_scoping import TenantScopedAdminMixin
 
 
 class ReadOnlyAdminMixin:
@@ -42,7 +43,8 @@ def _short(text: str) -> str:
 
 
 @admin.register(Guest)
-class GuestAdmin(admin.ModelAdmin):
+class GuestAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    hotel_admin_permissions = ("view", "change")
     list_display = ["__str__", "tenant", "channel", "address", "language", "last_seen_at", "created_at"]
     list_filter = ["channel", "tenant"]
     search_fields = ["address", "display_name"]
@@ -65,7 +67,7 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConversationAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["guest", "tenant", "channel", "status", "assignee", "last_message_at", "created_at"]
     list_filter = ["status", "channel_account__channel", "tenant"]
     search_fields = ["guest__address", "guest__display_name"]
@@ -79,7 +81,7 @@ class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class MessageAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "tenant", "guest", "direction", "sender", "kind", "summary", "status", "flagged"]
     list_filter = ["direction", "status", "kind", "flagged", "tenant"]
     search_fields = ["text", "provider_message_id", "conversation__guest__address"]
@@ -96,7 +98,7 @@ class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LockAudit)
-class LockAuditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LockAuditAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "tenant", "resource", "action", "owner", "held_ms"]
     list_filter = ["action", "tenant"]
     search_fields = ["resource", "owner"]
@@ -105,14 +107,14 @@ class LockAuditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AgentSettings)
-class AgentSettingsAdmin(admin.ModelAdmin):
+class AgentSettingsAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ("tenant", "confidence_threshold", "session_ttl_hours", "nlu_engine")
     list_select_related = ("tenant",)
     search_fields = ("tenant__slug", "tenant__name")
 
 
 @admin.register(SessionState)
-class SessionStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SessionStateAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("conversation", "tenant", "language", "fallback_streak", "expires_at", "updated_at")
     list_filter = ("tenant", "language")
     list_select_related = ("tenant", "conversation__guest")
@@ -120,7 +122,7 @@ class SessionStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin):
+class CannedReplyAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ("title", "tenant", "language", "sort_order", "updated_at")
     list_filter = ("language", "tenant")
     list_editable = ("sort_order",)

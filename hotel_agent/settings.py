@@ -183,8 +183,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "tenants.auth.ComplexityValidator"},
+    {"NAME": "tenants.auth.PasswordHistoryValidator", "OPTIONS": {"history": 5}},
 ]
-LOGIN_URL = "admin:login"
+# ModelBackend plus the login lockout and the hotel admins' scoped admin permissions (``tenants.auth``).
+AUTHENTICATION_BACKENDS = ["tenants.auth.LockoutModelBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console-queue"
+LOGOUT_REDIRECT_URL = "login"
+# Failed logins per username (case-insensitive) / per client address within the window lock further attempts,
+# right password or not, for AUTH_LOCKOUT_SECONDS. Counters live in the cache (shared through Redis).
+AUTH_LOCKOUT_FAILURES = env_int("AUTH_LOCKOUT_FAILURES", 5)
+AUTH_LOCKOUT_IP_FAILURES = env_int("AUTH_LOCKOUT_IP_FAILURES", 20)
+AUTH_LOCKOUT_WINDOW_SECONDS = env_int("AUTH_LOCKOUT_WINDOW_SECONDS", 900)
+AUTH_LOCKOUT_SECONDS = env_int("AUTH_LOCKOUT_SECONDS", 900)
+# Reverse proxies in front of Django that append to X-Forwarded-For (1 behind docker-compose's nginx); 0 trusts
+# only REMOTE_ADDR. Too low behind a proxy and every client shares the proxy's address (and its IP limit).
+AUTH_LOCKOUT_TRUSTED_PROXIES = env_int("AUTH_LOCKOUT_TRUSTED_PROXIES", 0)
 
 # --- i18n ----------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "es"

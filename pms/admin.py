@@ -19,10 +19,14 @@ from pms.base import PMSError
 from pms.forms import PMSConfigAdminForm
 from pms.models import BookingStatus, MockBooking, MockRoomType, PMSConfig
 from pms.services import mock_booking_cancel, pms_cache_invalidate
+from tenants.admin_scoping import TenantScopedAdminMixin
 
 
 @admin.register(PMSConfig)
-class PMSConfigAdmin(admin.ModelAdmin):
+class PMSConfigAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    # Which PMS and where it lives is the operator's call (the server calls that URL); hotel admins tune the rest.
+    hotel_admin_permissions = ("view", "change")
+    superuser_only_fields = ("kind", "base_url")
     form = PMSConfigAdminForm
     list_display = ["tenant", "kind", "base_url", "hotel_id", "currency", "api_key_set", "updated_at"]
     list_filter = ["kind"]
@@ -80,7 +84,7 @@ class PMSConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(MockRoomType)
-class MockRoomTypeAdmin(admin.ModelAdmin):
+class MockRoomTypeAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "tenant",
@@ -108,7 +112,8 @@ class MockRoomTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(MockBooking)
-class MockBookingAdmin(admin.ModelAdmin):
+class MockBookingAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    hotel_admin_permissions = ("view", "change")
     list_display = ["reference", "tenant", "room_type", "check_in", "check_out", "guest_name", "total", "status"]
     list_filter = ["tenant", "status"]
     search_fields = ["reference", "guest_name", "guest_email", "guest_phone"]

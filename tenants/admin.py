@@ -16,6 +16,8 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from tenants.admin_scoping import TenantScopedAdminMixin
+from tenants.auth_views import StaffAdminAuthenticationForm
 from tenants.flags import DEFAULT_FLAGS, FLAG_DESCRIPTIONS, flag_cache_invalidate
 from tenants.forms import (
     ChannelAccountAdminForm,
@@ -32,6 +34,9 @@ from tenants.models import (
     Tenant,
 )
 from tenants.services import channel_account_credential_status, tenant_activate, tenant_deactivate
+
+# Lockout message on the admin's login page too (the lockout itself is in the auth backend).
+admin.site.login_form = StaffAdminAuthenticationForm
 
 
 def credential_summary(account: ChannelAccount) -> str:
@@ -59,7 +64,11 @@ class ChannelAccountInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    tenant_field = "pk"
+    hotel_admin_permissions = ("view", "change")  # hotels are created, deleted and (de)activated by operators
+    superuser_only_fields = ("is_active",)
+    superuser_only_actions = ("deactivate_selected", "activate_selected")
     list_display = ["slug", "name", "is_active", "timezone", "default_language", "channel_count", "created_at"]
     list_filter = ["is_active", "default_language"]
     search_fields = ["slug", "name"]
@@ -94,7 +103,10 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChannelAccount)
-class ChannelAccountAdmin(admin.ModelAdmin):
+class ChannelAccountAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    # Which provider id routes to which hotel is the operator's call; hotel admins edit names and credentials.
+    hotel_admin_permissions = ("view", "change")
+    superuser_only_fields = ("external_id",)
     form = ChannelAccountAdminForm
     list_display = ["__str__", "tenant", "channel", "external_id", "display_name", "is_active", "credentials_set"]
     list_filter = ["channel", "is_active"]
@@ -129,7 +141,7 @@ class ChannelAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffMembership)
-class StaffMembershipAdmin(admin.ModelAdmin):
+class StaffMembershipAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "tenant", "role", "is_active", "created_at"]
     list_filter = ["role", "is_active"]
     search_fields = ["user__username", "user__email", "tenant__slug", "tenant__name"]
@@ -159,7 +171,7 @@ class FeatureFlagAdminForm(forms.ModelForm):
 
 
 @admin.register(FeatureFlag)
-class FeatureFlagAdmin(admin.ModelAdmin):
+class FeatureFlagAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     """Overrides only; ``manage.py flags list`` shows every flag with its effective value. Saves and deletes drop
     the cached values like ``tenants.flags.flag_set`` / ``flag_unset`` do."""
 
@@ -201,7 +213,7 @@ class FeatureFlagAdmin(admin.ModelAdmin):
 
 # --- hotel knowledge ----------------------------------------------------------------------------------------------
 @admin.register(HotelProfile)
-class HotelProfileAdmin(admin.ModelAdmin):
+class HotelProfileAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ["tenant", "city", "phone", "check_in_time", "check_out_time", "reception_hours", "updated_at"]
     search_fields = ["tenant__slug", "tenant__name", "city", "address"]
     list_select_related = ["tenant"]
@@ -239,7 +251,7 @@ class HotelProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(KnowledgeEntry)
-class KnowledgeEntryAdmin(admin.ModelAdmin):
+class KnowledgeEntryAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = ["tenant", "topic", "language", "answer_preview", "updated_at"]
     list_filter = ["tenant", "topic", "language"]
     search_fields = ["answer", "tenant__slug", "tenant__name"]

@@ -7,4 +7,7 @@ class TenantsConfig(AppConfig):
     verbose_name = _("Hotels")
 
     def ready(self) -> None:
-        from tenants import receivers  # noqa: F401  (cache invalidation)
+        from tenants import (
+            auth,  # noqa: F401  (active hotel on login)
+            receivers,  # noqa: F401  (cache invalidation)
+        )
