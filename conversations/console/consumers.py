@@ -23,11 +23,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from conversations.console import selectors
 from conversations.events import REPLAY_LIMIT, conversation_group, events_since, tenant_group
-from conversations.models import Conversation
+from tenants.models import Tenant
 from tenants.selectors import active_tenant_for, staff_membership
 
 logger = structlog.get_logger(__name__)
@@ -63,8 +65,14 @@ def _still_authorized(*, user_id: int, session_key: str | None, session_hash: st
 
 
 @database_sync_to_async
-def _conversation_in_tenant(*, tenant_id: int, conversation_id: UUID) -> bool:
-    return Conversation.objects.for_tenant(tenant_id).filter(pk=conversation_id).exists()
+def _conversation_visible(*, user: Any, tenant_id: int, conversation_id: UUID) -> bool:
+    """Same rule as the API: the conversation of the active hotel, else "not found" (absent and not yours alike)."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    try:
+        selectors.conversation_get_for_staff(user=user, tenant=tenant, conversation_id=conversation_id)
+    except Http404:
+        return False
+    return True
 
 
 @database_sync_to_async
@@ -159,8 +167,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             conversation_id = UUID(str(raw))
         except ValueError:
             conversation_id = None
-        if conversation_id is None or not await _conversation_in_tenant(
-            tenant_id=self.tenant_id, conversation_id=conversation_id
+        if conversation_id is None or not await _conversation_visible(
+            user=self.scope["user"], tenant_id=self.tenant_id, conversation_id=conversation_id
         ):
             await self.send_json({"type": "error", "code": "not_found", "conversation": raw})
             return

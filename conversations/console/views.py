@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from conversations.models import ConversationStatus
 from tenants.models import ChannelType
-from tenants.selectors import ACTIVE_TENANT_SESSION_KEY, active_tenant_for, staff_tenants
+from tenants.selectors import ACTIVE_TENANT_SESSION_KEY, active_tenant_for, staff_is_hotel_admin, staff_tenants
 
 
 def _console_page(view):
@@ -39,6 +39,7 @@ def _shell(request: HttpRequest, template: str, *, tenant, page: str, **extra: A
         "tenant": tenant,
         "page": page,
         "has_several_hotels": staff_tenants(user=request.user)[1:2].exists(),
+        "is_hotel_admin": staff_is_hotel_admin(user=request.user, tenant=tenant),
         "statuses": ConversationStatus.choices,
         "channels": ChannelType.choices,
         **extra,
