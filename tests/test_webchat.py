@@ -70,7 +70,7 @@ def other_account(db):
     return webchat_account(other, origins="https://hotel-b.example")
 
 
-# --- adapter ---------------------------------------------------------------------------------------------------------
+# --- adapter --------------------------------------------------------------------------------------------------------
 def test_adapter_sends_nothing_and_returns_a_webchat_provider_id():
     sender = sender_for(ChannelType.WEBCHAT, {})
     assert isinstance(sender, WebChatAdapter)
@@ -78,7 +78,7 @@ def test_adapter_sends_nothing_and_returns_a_webchat_provider_id():
     assert result.provider_message_id.startswith("webchat.")
 
 
-# --- posting and history ------------------------------------------------------------------------------------------------
+# --- posting and history --------------------------------------------------------------------------------------------
 def test_guest_message_is_stored_answered_and_in_history(client, account, greeting_nlu):
     guest_token = token()
 
@@ -146,9 +146,9 @@ def test_history_hides_internal_notes_and_system_messages(client, account, greet
     conversation = Conversation.objects.get()
     common = {"tenant_id": conversation.tenant_id, "conversation": conversation, "channel_account": account}
     Message.objects.create(**common, direction=Direction.OUTBOUND, sender=Sender.SYSTEM, text="sys", status="sent")
-    note = {"is_internal": True} if hasattr(Message, "is_internal") else {"sender": Sender.SYSTEM}
-    Message.objects.create(**{"sender": Sender.STAFF, **note}, **common, direction=Direction.OUTBOUND, text="nota",
-                           status=DeliveryStatus.SENT)  # fmt: skip
+    Message.objects.create(
+        **common, direction=Direction.OUTBOUND, sender=Sender.STAFF, is_internal=True, text="nota", status="internal"
+    )
 
     texts = [m["text"] for m in history(client, account.external_id, guest_token).json()["messages"]]
 
@@ -172,7 +172,7 @@ def test_guest_name_is_kept_when_given(client, account, greeting_nlu):
     assert Guest.objects.get(address=guest_token).display_name == "Lucía"
 
 
-# --- refusals ----------------------------------------------------------------------------------------------------------
+# --- refusals -------------------------------------------------------------------------------------------------------
 def test_unknown_or_inactive_key_is_404_and_stores_nothing(client, account):
     guest_token = token()
     assert say(client, "x" * 24, guest_token).status_code == 404
@@ -247,7 +247,7 @@ def test_rate_limit_is_429_with_retry_after_and_stores_nothing(client, account, 
     assert say(client, account.external_id, token()).status_code == 201  # another guest is not limited
 
 
-# --- cross-tenant -------------------------------------------------------------------------------------------------------
+# --- cross-tenant ---------------------------------------------------------------------------------------------------
 def test_a_key_of_hotel_b_cannot_read_hotel_a_history(client, account, other_account, greeting_nlu):
     guest_token = token()
     say(client, account.external_id, guest_token, "Mi reserva es ABC123")
@@ -275,7 +275,7 @@ def test_the_same_token_on_two_hotels_is_two_guests(client, account, other_accou
     assert "para A" in texts_a and "para B" not in texts_a
 
 
-# --- origins ---------------------------------------------------------------------------------------------------------------
+# --- origins --------------------------------------------------------------------------------------------------------
 def test_origin_parsing_and_matching(account):
     assert services.parse_allowed_origins("https://A.com, http://b.com:8080 https://a.com:443/") == [
         "https://a.com",
@@ -293,7 +293,7 @@ def test_origin_parsing_and_matching(account):
     assert not services.webchat_origin_allowed(account=resolved, origin="", own_host="x")
 
 
-# --- hosted page, script, command, demo ----------------------------------------------------------------------------------
+# --- hosted page, script, command, demo -----------------------------------------------------------------------------
 def test_hosted_page_in_the_guest_language_with_the_hotel_key(client, account):
     spanish = client.get("/chat/sol-y-mar/")
     portuguese = client.get("/chat/sol-y-mar/", HTTP_ACCEPT_LANGUAGE="pt-BR,pt;q=0.9")
@@ -352,7 +352,7 @@ def test_seed_demo_webchat_is_idempotent(tenant):
     assert "http://localhost:8000" in first.credential("allowed_origins")
 
 
-# --- websocket ---------------------------------------------------------------------------------------------------------------
+# --- websocket ------------------------------------------------------------------------------------------------------
 def ws_to(key: str, guest_token: str, *, origin: str = "http://testserver", app=application) -> WebsocketCommunicator:
     headers = [(b"origin", origin.encode()), (b"host", b"testserver")]
     return WebsocketCommunicator(app, f"/ws/chat/{key}/?guest_token={guest_token}", headers=headers)
@@ -461,7 +461,7 @@ def test_websocket_follows_a_new_conversation_on_sync(tenant, greeting_nlu):
                     "sender": "staff",
                     "direction": "out",
                     "text": "Hola, soy Marta",
-                },  # fmt: skip
+                },
                 conversation_id=first.conversation_id,
             )
         )()

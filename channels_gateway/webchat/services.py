@@ -181,11 +181,7 @@ def guest_visible(payload: dict[str, Any]) -> bool:
 
 
 def _guest_messages():
-    query = Message.objects.all()
-    # Staff notes are Messages with ``is_internal`` (console); older schemas have no notes to hide.
-    if hasattr(query, "guest_visible"):
-        query = query.guest_visible()
-    return query.exclude(sender=Sender.SYSTEM)
+    return Message.objects.guest_visible().exclude(sender=Sender.SYSTEM)
 
 
 @dataclass(frozen=True)
