@@ -72,7 +72,8 @@ class PMSConfigAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: PMSConfig | None = None) -> list[str]:
-        return ["tenant", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        fields = ["tenant", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        return [*fields, *super().get_readonly_fields(request, obj)]  # + superuser-only fields for hotel admins
 
     @admin.display(description=_("API key"), boolean=True)
     def api_key_set(self, obj: PMSConfig) -> bool:

@@ -81,7 +81,8 @@ class TenantAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
         # The slug names the hotel on the command line and in logs: fixed once created.
-        return ["slug", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        fields = ["slug", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        return [*fields, *super().get_readonly_fields(request, obj)]  # + superuser-only fields for hotel admins
 
     @admin.display(description=_("channels"), ordering="channel_count")
     def channel_count(self, obj: Tenant) -> int:
@@ -116,7 +117,8 @@ class ChannelAccountAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: ChannelAccount | None = None) -> list[str]:
         # Conversations and guests hang off the account: moving it to another hotel or channel would mix tenants.
-        return ["tenant", "channel", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        fields = ["tenant", "channel", "created_at", "updated_at"] if obj else ["created_at", "updated_at"]
+        return [*fields, *super().get_readonly_fields(request, obj)]  # + superuser-only fields for hotel admins
 
     def get_fieldsets(self, request: HttpRequest, obj: ChannelAccount | None = None) -> list[tuple[Any, dict]]:
         keys = credential_keys_for(obj)
