@@ -98,6 +98,9 @@ def test_complexity_lists_every_missing_class_in_the_users_language():
 
     assert error_codes(excinfo) == {"password_no_upper", "password_no_digit", "password_no_symbol"}
     assert "The password must contain at least one digit." in excinfo.value.messages
+    with translation.override("es"), pytest.raises(ValidationError) as in_spanish:
+        ComplexityValidator().validate("abcdefghijkl")
+    assert "La contraseña debe contener al menos un dígito." in in_spanish.value.messages
 
 
 @pytest.mark.parametrize("password", [PASSWORD, "ñandú Pingüino 7", "Zz9!zzzzzzzz"])
@@ -400,17 +403,34 @@ def test_client_ip_trusts_only_the_configured_proxies(rf):
 
 
 # --- pages ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("language", "password_label"), [("es", "Contraseña"), ("en", "Password")])
-def test_login_page_renders_in_the_browsers_language(client, language, password_label):
+@pytest.mark.parametrize(
+    ("language", "title", "password_label"),
+    [("es", "Acceso del personal", "Contraseña"), ("en", "Staff sign in", "Password")],
+)
+def test_login_page_renders_in_the_browsers_language(client, language, title, password_label):
     response = client.get(LOGIN_URL, HTTP_ACCEPT_LANGUAGE=language)
 
     body = response.content.decode()
     assert response.status_code == 200
     assert f'<html lang="{language}">' in body
+    assert f"<h1>{title}</h1>" in body
     assert password_label in body
     assert 'autocomplete="current-password"' in body
     assert "csrfmiddlewaretoken" in body
     assert "http://" not in body and "https://" not in body  # no CDN
+
+
+def test_the_lockout_message_is_translated(client, clock):
+    make_user("ana")
+    fail(client, "ana", 5)
+
+    response = client.post(
+        LOGIN_URL, {"username": "ana", "password": PASSWORD}, REMOTE_ADDR="203.0.113.7", HTTP_ACCEPT_LANGUAGE="es"
+    )
+
+    assert "Demasiados intentos fallidos de inicio de sesión. Vuelve a intentarlo dentro de 15 minutos." in (
+        response.content.decode()
+    )
 
 
 def test_login_page_explains_a_wrong_password(client):
