@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
@@ -221,36 +222,62 @@ def lockout_active(*, username: str, ip: str | None) -> str | None:
     return None
 
 
-def lockout_register_failure(*, username: str, ip: str | None) -> list[str]:
-    """Count one failed login; lock the username and/or the address that reached its limit. Returns the scopes
-    locked by this failure."""
+@dataclass
+class LoginAttempt:
+    """One login attempt, counted *before* the password is checked, so that a burst of parallel attempts cannot
+    get more guesses than the limit: the counters are atomic increments in the cache."""
+
+    policy: LockoutPolicy
+    now: float
+    # scope → (ident, the bucket key incremented, failures counted including this attempt)
+    counts: dict[str, tuple[str, str, int]]
+
+    def over_limit(self) -> str | None:
+        limits = {"user": self.policy.user_failures, "ip": self.policy.ip_failures}
+        return next((scope for scope, (_, _, count) in self.counts.items() if count > limits[scope]), None)
+
+    def lock(self, scope: str) -> None:
+        ident, _, _ = self.counts[scope]
+        cache.set(_lock_key(scope, ident), self.now + self.policy.lockout_seconds, self.policy.lockout_seconds + 60)
+        # Once the lock is over, the count starts again.
+        cache.delete_many(list(_failure_keys(scope, ident, self.now, self.policy.window_seconds)))
+
+    def failed(self) -> list[str]:
+        """The password was wrong: lock the username and/or the address that reached its limit."""
+        limits = {"user": self.policy.user_failures, "ip": self.policy.ip_failures}
+        locked = [scope for scope, (_, _, count) in self.counts.items() if count >= limits[scope]]
+        for scope in locked:
+            self.lock(scope)
+        return locked
+
+    def succeeded(self) -> None:
+        """Clear the username's failures; give the address its attempt back (only failures count against it, and
+        one valid account must not let an address wipe its failures and keep guessing others)."""
+        ident, _, _ = self.counts["user"]
+        cache.delete_many(
+            [*_failure_keys("user", ident, self.now, self.policy.window_seconds), _lock_key("user", ident)]
+        )
+        if "ip" in self.counts:
+            _, key, _ = self.counts["ip"]
+            with contextlib.suppress(ValueError):  # the bucket expired meanwhile
+                cache.decr(key)
+
+
+def lockout_attempt_begin(*, username: str, ip: str | None) -> LoginAttempt:
     policy = LockoutPolicy.from_settings()
     now = _now()
-    limits = {"user": policy.user_failures, "ip": policy.ip_failures}
-    locked = []
+    timeout = 2 * policy.window_seconds + 60
+    counts = {}
     for scope, ident in _subjects(username, ip):
         current, previous = _failure_keys(scope, ident, now, policy.window_seconds)
-        timeout = 2 * policy.window_seconds + 60
         cache.add(current, 0, timeout=timeout)
         try:
             count = cache.incr(current)
         except ValueError:  # expired between add() and incr()
             cache.set(current, 1, timeout=timeout)
             count = 1
-        count += cache.get(previous) or 0
-        if count >= limits[scope]:
-            cache.set(_lock_key(scope, ident), now + policy.lockout_seconds, timeout=policy.lockout_seconds + 60)
-            cache.delete_many([current, previous])  # once the lock is over, the count starts again
-            locked.append(scope)
-    return locked
-
-
-def lockout_reset(*, username: str) -> None:
-    """A successful login clears the username's failures (not the address's: one valid account must not let an
-    address keep guessing others)."""
-    policy = LockoutPolicy.from_settings()
-    scope, ident = _subjects(username, None)[0]
-    cache.delete_many([*_failure_keys(scope, ident, _now(), policy.window_seconds), _lock_key(scope, ident)])
+        counts[scope] = (ident, current, count + (cache.get(previous) or 0))
+    return LoginAttempt(policy=policy, now=now, counts=counts)
 
 
 def _log_username(username: str) -> str:
@@ -273,7 +300,13 @@ class LockoutModelBackend(ModelBackend):
         log_ip = {"ip": ip} if getattr(settings, "DJANGO_STRUCTLOG_IP_LOGGING_ENABLED", False) else {}
 
         locked_scope = lockout_active(username=username, ip=ip)
-        if locked_scope is not None:
+        attempt = None
+        if locked_scope is None:
+            attempt = lockout_attempt_begin(username=username, ip=ip)
+            locked_scope = attempt.over_limit()  # parallel attempts past the limit
+            if locked_scope is not None:
+                attempt.lock(locked_scope)
+        if attempt is None or locked_scope is not None:
             # Refused without looking at the password: the answer says nothing about it.
             auth_login_failures_total.labels(reason=f"locked_{locked_scope}").inc()
             logger.warning("auth.login_refused_locked", username=_log_username(username), scope=locked_scope, **log_ip)
@@ -284,12 +317,12 @@ class LockoutModelBackend(ModelBackend):
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
             auth_login_failures_total.labels(reason="invalid_credentials").inc()
-            locked = lockout_register_failure(username=username, ip=ip)
+            locked = attempt.failed()
             logger.warning("auth.login_failed", username=_log_username(username), **log_ip)
             for scope in locked:
                 logger.warning("auth.lockout_started", username=_log_username(username), scope=scope, **log_ip)
             return None
-        lockout_reset(username=username)
+        attempt.succeeded()
         logger.info("auth.login_succeeded", user_id=user.pk)
         return user
 

@@ -18,6 +18,7 @@ from tenants.auth import (
     PasswordHistoryValidator,
     client_ip,
     lockout_active,
+    lockout_attempt_begin,
     password_history_record,
 )
 from tenants.models import PasswordHistory
@@ -346,6 +347,35 @@ def test_twenty_failures_from_one_address_lock_it_for_every_username(client, clo
     assert "Too many failed login attempts" in from_locked.content.decode()
     assert failures_metric("locked_ip") == locked_before + 1
     assert from_elsewhere.status_code == 302
+    assert logged_in(client)
+
+
+def test_parallel_attempts_get_no_more_guesses_than_the_limit(client, clock, monkeypatch):
+    # given: five attempts for "ana" still checking their passwords (counted, not finished)
+    make_user("ana")
+    for _ in range(5):
+        lockout_attempt_begin(username="ana", ip="203.0.113.7")
+    checked = []
+    monkeypatch.setattr("django.contrib.auth.backends.ModelBackend.authenticate", lambda *a, **k: checked.append(1))
+
+    # when
+    response = post_login(client, "ana", PASSWORD)
+
+    # then
+    assert checked == []
+    assert "Too many failed login attempts" in response.content.decode()
+    assert lockout_active(username="ana", ip=None) == "user"
+
+
+def test_successful_logins_do_not_use_up_the_addresss_limit(client, clock):
+    make_user("ana")
+    for _ in range(25):
+        post_login(client, "ana", PASSWORD, ip="198.51.100.9")
+        assert logged_in(client)
+        client.logout()
+
+    post_login(client, "ana", PASSWORD, ip="198.51.100.9")
+
     assert logged_in(client)
 
 
