@@ -303,6 +303,7 @@ def test_hosted_page_in_the_guest_language_with_the_hotel_key(client, account):
     html = spanish.content.decode()
     assert "Hotel Sol y Mar" in html and f'data-key="{account.external_id}"' in html and "/webchat/widget.js" in html
     assert "Escribe un mensaje…" in html and '<html lang="es">' in html
+    assert "<title>Chatea con Hotel Sol y Mar</title>" in html and "Tu mensaje" in html
     assert "Escreva uma mensagem…" in portuguese.content.decode()
     assert "Write a message…" in english.content.decode()
 
