@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from conversations.models import (
     AgentSettings,
+    CannedReply,
     Conversation,
     ConversationStatus,
     Guest,
@@ -67,6 +68,9 @@ def make(model: type) -> object:
         ),
         AgentSettings: lambda: AgentSettings.objects.create(tenant=TenantFactory(), confidence_threshold=0.5),
         SessionState: lambda: session_for(ConversationFactory()),
+        CannedReply: lambda: CannedReply.objects.create(
+            tenant=TenantFactory(), language="es", title="Bienvenida", text="¡Hola! Soy de recepción."
+        ),
     }
     return makers[model]()
 
@@ -84,6 +88,7 @@ PROJECT_MODELS = [
     KnowledgeEntry,
     AgentSettings,
     SessionState,
+    CannedReply,
 ]
 
 
