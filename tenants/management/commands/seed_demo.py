@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from channels_gateway.webchat.services import webchat_seed_demo
 from pms.seed import pms_seed_demo
 from tenants.knowledge import knowledge_seed_demo
 from tenants.models import ChannelAccount, ChannelType, StaffMembership, StaffRole, Tenant
@@ -64,6 +65,7 @@ class Command(BaseCommand):
             )
             knowledge_seed_demo(tenant)
             rooms = pms_seed_demo(tenant)
+            webchat_seed_demo(tenant)
         self.stdout.write(
             "\n".join(
                 [
@@ -71,7 +73,9 @@ class Command(BaseCommand):
                     f"  tenant           {tenant.slug} — {tenant.name}",
                     f"  WhatsApp number  phone_number_id={account.external_id}",
                     f"  mock PMS         room types created {rooms['created']}, updated {rooms['updated']}",
-                    f"  staff login      http://localhost:8000/admin/  user={DEMO_USERNAME}  password={password}",
+                    f"  staff console    http://localhost:8000/console/  user={DEMO_USERNAME}  password={password}",
+                    f"  guest web chat   http://localhost:8000/chat/{tenant.slug}/   (open it in another window)",
+                    "  admin            http://localhost:8000/admin/  (same login)",
                     '  talk to it       .venv/bin/python manage.py simulate_whatsapp "Hola"',
                     "  or               .venv/bin/python manage.py chat --tenant demo",
                 ]
