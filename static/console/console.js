@@ -644,9 +644,10 @@ const thread = {
     status.textContent = statusLabel(c.status);
     status.className = `badge status status-${c.status}`;
     status.dataset.status = c.status;
-    document.getElementById("conv-assignee").textContent = c.assignee
-      ? interpolate(gettext("Handled by %(name)s"), { name: assigneeText(c) }, true)
-      : "";
+    let handledBy = "";
+    if (c.assignee === USER_ID) handledBy = gettext("Handled by you");
+    else if (c.assignee) handledBy = interpolate(gettext("Handled by %(name)s"), { name: assigneeText(c) }, true);
+    document.getElementById("conv-assignee").textContent = handledBy;
     document.getElementById("guest-reason").textContent = reasonLabel(c.escalation_reason);
     this.updateActions();
   },
