@@ -13,6 +13,13 @@ REAL_REDIS = bool(os.environ.get("REDIS_URL"))
 REAL_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
+def pytest_configure(config):
+    """Hashing passwords with a million PBKDF2 rounds per factory user makes the suite crawl; tests use MD5."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_eager_celery(request):
     """Each test starts with an empty cache and, unless marked ``e2e``, runs Celery tasks in-process."""
