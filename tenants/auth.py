@@ -281,7 +281,7 @@ def lockout_attempt_begin(*, username: str, ip: str | None) -> LoginAttempt:
 
 
 def _log_username(username: str) -> str:
-    # Never the password; a username typed into the wrong field may be one, so long ones are cut.
+    # The username only, never the password field; odd characters replaced and the length capped.
     return re.sub(r"[^\w.@+-]", "?", username)[:64]
 
 
