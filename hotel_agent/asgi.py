@@ -15,11 +15,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from channels_gateway.webchat.routing import with_webchat  # noqa: E402
 from hotel_agent.routing import websocket_urlpatterns  # noqa: E402
 
+# Staff websockets must come from our own hosts; the guest web chat (/ws/chat/…) may be embedded on a hotel's own
+# site, so its consumer checks the Origin against that account's allowed origins itself.
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": with_webchat(AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

@@ -2,10 +2,9 @@
 
 from django.urls import path
 
-from channels_gateway.webchat.consumers import WebChatConsumer
 from conversations.console.consumers import ConsoleConsumer
 
+# The guest web chat's /ws/chat/<public_key>/ is routed ahead of these by channels_gateway.webchat.routing.
 websocket_urlpatterns: list = [
     path("ws/console/", ConsoleConsumer.as_asgi()),
-    path("ws/chat/<str:public_key>/", WebChatConsumer.as_asgi()),
 ]

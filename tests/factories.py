@@ -32,11 +32,10 @@ class ChannelAccountFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "Correct-Horse-Battery-9")
+    password = factory.django.Password("Correct-Horse-Battery-9")  # hashed before the row is saved
 
 
 class StaffMembershipFactory(factory.django.DjangoModelFactory):

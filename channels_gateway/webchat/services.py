@@ -45,7 +45,8 @@ HISTORY_LIMIT = 200
 DEFAULT_GUEST_NAME = "Web guest"
 # Requests per guest token and minute (fixed window in the cache). Posting stays under the flood limit's spirit:
 # a guest is told to slow down (429) rather than having messages stored and silently left unanswered.
-POST_RATE_PER_MINUTE = 30
+# Not above the gateway's flood limit (GUEST_FLOOD_MAX_PER_MINUTE, 20): past it messages are stored but unanswered.
+POST_RATE_PER_MINUTE = 20
 READ_RATE_PER_MINUTE = 120
 DEMO_ALLOWED_ORIGINS = ("http://localhost:8000", "http://127.0.0.1:8000")
 
