@@ -33,6 +33,8 @@ from tests.factories import ConversationFactory, GuestFactory, MessageFactory
 pytestmark = [
     pytest.mark.skipif(not REAL_POSTGRES, reason="needs a real PostgreSQL (DATABASE_URL=postgres://…)"),
     pytest.mark.django_db(transaction=True),
+    # about delivery under concurrency, not understanding: every message is a greeting that gets one reply
+    pytest.mark.usefixtures("greeting_nlu"),
 ]
 
 
