@@ -9,11 +9,14 @@ missed (``events_since``).
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 from typing import Any
 
 import structlog
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from conversations.models import ConversationEvent
@@ -41,15 +44,74 @@ def event_envelope(event: ConversationEvent) -> dict[str, Any]:
     }
 
 
+class _Broadcaster:
+    """Sends events to a cross-process channel layer (Redis) from one long-lived event loop in a daemon thread.
+
+    ``async_to_sync(group_send)`` from a sync request spins up a new event loop — and with channels_redis a new
+    Redis connection — per call, which cost more than the rest of the webhook. Here the sync caller only enqueues;
+    one coroutine sends in order over a connection that stays open. Events are already stored, so anything lost
+    with a dying process is replayed by reconnecting clients. The in-memory layer (one process, ``make run``) keeps
+    ``async_to_sync``: its queues belong to the server's own loop.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue | None = None
+        self._drainer: asyncio.Task | None = None
+
+    def _start(self) -> None:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            self._queue = asyncio.Queue()
+            self._drainer = loop.create_task(self._drain())
+            ready.set()
+            loop.run_forever()
+
+        threading.Thread(target=run, name="event-broadcaster", daemon=True).start()
+        ready.wait(5)
+        self._loop, self._pid = loop, os.getpid()
+
+    async def _drain(self) -> None:
+        assert self._queue is not None
+        while True:
+            groups, message = await self._queue.get()
+            layer = get_channel_layer()
+            for group in groups:
+                try:
+                    await layer.group_send(group, message)
+                except Exception:  # clients catch up by replay
+                    logger.exception("event_broadcast_failed", group=group, event_id=message["event"]["id"])
+
+    def submit(self, groups: list[str], message: dict[str, Any]) -> None:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():  # first use, or a forked worker
+                self._start()
+        assert self._loop is not None and self._queue is not None
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, (groups, message))
+
+
+_broadcaster = _Broadcaster()
+
+
 def _broadcast(envelope: dict[str, Any], tenant_id: int) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     message = {"type": "event.forward", "event": envelope}
+    groups = [tenant_group(tenant_id)]
+    if envelope["conversation"]:
+        groups.append(conversation_group(envelope["conversation"]))
     try:
-        async_to_sync(layer.group_send)(tenant_group(tenant_id), message)
-        if envelope["conversation"]:
-            async_to_sync(layer.group_send)(conversation_group(envelope["conversation"]), message)
+        if isinstance(layer, InMemoryChannelLayer):
+            for group in groups:
+                async_to_sync(layer.group_send)(group, message)
+        else:
+            _broadcaster.submit(groups, message)
     except Exception:  # a dead channel layer must never break the write path; clients catch up by replay
         logger.exception("event_broadcast_failed", event_id=envelope["id"], type=envelope["type"])
 
