@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import ssl
 from typing import Any
 
 import httpx
@@ -54,6 +55,16 @@ def error_messages(response: httpx.Response) -> list[str]:
     return []
 
 
+_TLS_CONTEXT: ssl.SSLContext | None = None
+
+
+def _tls_context() -> ssl.SSLContext:
+    global _TLS_CONTEXT
+    if _TLS_CONTEXT is None:
+        _TLS_CONTEXT = ssl.create_default_context()
+    return _TLS_CONTEXT
+
+
 class QloAppsClient:
     """One ``httpx.Client`` with the hotel's base URL, key and timeouts; JSON output on every call."""
 
@@ -70,17 +81,27 @@ class QloAppsClient:
             raise ValueError("QloApps needs a base URL (https://host/api)")
         if not api_key:
             raise ValueError("QloApps needs a webservice key")
-        self.http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
-            auth=httpx.BasicAuth(api_key, ""),  # Authorization: Basic base64(KEY + ":")
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
-            headers={"Accept": "application/json", "User-Agent": "hotel-agent"},
-            transport=transport,
-            follow_redirects=False,
-        )
+        self._options: dict[str, Any] = {
+            "base_url": base_url.rstrip("/") + "/",
+            "auth": httpx.BasicAuth(api_key, ""),  # Authorization: Basic base64(KEY + ":")
+            "timeout": httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            "headers": {"Accept": "application/json", "User-Agent": "hotel-agent"},
+            "transport": transport,
+            "follow_redirects": False,
+        }
+        self._http: httpx.Client | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        """Built on first use: an adapter whose breaker is open (or whose answers are cached) never pays for a
+        client, and every client shares one TLS context (building one costs ~20 ms)."""
+        if self._http is None:
+            self._http = httpx.Client(**self._options, verify=_tls_context())
+        return self._http
 
     def close(self) -> None:
-        self.http.close()
+        if self._http is not None:
+            self._http.close()
 
     def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return self.request("GET", path, params=params)
