@@ -11,6 +11,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotel_agent.settings")
 django_asgi_app = get_asgi_application()
 
+from hotel_agent.warmup import warm_up_in_background  # noqa: E402
+
+warm_up_in_background()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

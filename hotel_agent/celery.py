@@ -19,8 +19,10 @@ app.autodiscover_tasks()
 @worker_process_init.connect
 def _init_worker_process(**_: object) -> None:
     from hotel_agent.observability import configure_tracing
+    from hotel_agent.warmup import warm_up_in_background
 
     configure_tracing()
+    warm_up_in_background()
 
 
 @setup_logging.connect
