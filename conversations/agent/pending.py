@@ -17,6 +17,22 @@ from conversations.agent.handlers import booking, manage, stay
 from conversations.agent.types import Reply, TurnContext
 
 AFFIRM, DENY = "affirm", "deny"
+FLOW_DETAILS = frozenset(
+    {
+        "check_in",
+        "check_out",
+        "nights",
+        "adults",
+        "children",
+        "room_type",
+        "guest_name",
+        "email",
+        "phone",
+        "booking_ref",
+    }
+)
+# A guest who asks for a person, complains or cancels has left the question; those always route normally.
+ESCAPE_INTENTS = frozenset({"human_handoff", "complaint", "cancel_reservation", "goodbye"})
 _BARE_NUMBER = re.compile(r"^\D{0,12}?(\d{1,2})\D{0,12}$")
 _REFERENCE = re.compile(r"^[#\s]*([A-Za-z0-9][A-Za-z0-9-]{3,15})[\s.!]*$")
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+){0,4}$", re.UNICODE)
@@ -91,6 +107,11 @@ def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | 
     values = _slot_values(ctx, slot)
     if values and flow in HANDLERS:
         return _remembering(HANDLERS[flow](_with_entities(ctx, values)), values)
+    # Not the detail asked for, but another detail of the same request ("me llamo Ana" when asked for an e-mail,
+    # "mejor 3 personas"): keep it and carry on with the request, which asks again for what is still missing.
+    details = {k: v for k, v in ctx.nlu.entities.items() if k in FLOW_DETAILS and v not in (None, "")}
+    if details and flow in HANDLERS and intent not in ESCAPE_INTENTS:
+        return _remembering(HANDLERS[flow](ctx), details)
     if intent in (AFFIRM, DENY) and intent == DENY:
         return Reply(text=_("No problem. Is there anything else I can do for you?"), language=ctx.language)
     return None
