@@ -1,0 +1,59 @@
+"""Answers to the agent's own questions, including details given out of turn."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conversations.models import Conversation
+from conversations.simulator import Rehearsal
+from pms.models import MockBooking
+from pms.seed import pms_seed_demo
+from tenants.knowledge import knowledge_seed_demo
+from tests.factories import TenantFactory
+
+TODAY = dt.date(2026, 3, 4)
+
+
+@pytest.fixture
+def hotel(transactional_db):
+    tenant = TenantFactory(slug="pendiente", name="Hotel Pendiente")
+    knowledge_seed_demo(tenant)
+    pms_seed_demo(tenant)
+    return tenant
+
+
+def session_of(rehearsal: Rehearsal):
+    return Conversation.objects.get(guest__address=rehearsal.guest).session
+
+
+def test_a_detail_given_out_of_turn_is_kept_and_the_booking_carries_on(hotel):
+    # given: the agent is collecting a booking and asks for the guest's name
+    guest = Rehearsal(tenant=hotel, today=TODAY)
+    guest.send("Quiero reservar una doble estándar del 10 al 12 de marzo para 2 adultos")
+    assert session_of(guest).pending == {"action": "collect", "for": "make_reservation", "slot": "guest_name"}
+
+    # when: the guest answers with their e-mail instead
+    guest.send("mi correo es ana.garcia@example.com")
+
+    # then: the e-mail is remembered, the name is asked again, and the booking completes with both
+    session = session_of(guest)
+    assert session.context["email"] == "ana.garcia@example.com"
+    assert session.pending == {"action": "collect", "for": "make_reservation", "slot": "guest_name"}
+    guest.send("Ana García")
+    assert session_of(guest).pending["action"] == "confirm_booking"
+    guest.send("sí")
+    booking = MockBooking.objects.get(tenant=hotel)
+    assert (booking.guest_name, booking.guest_email) == ("Ana García", "ana.garcia@example.com")
+    assert (booking.check_in, booking.check_out, booking.adults) == (dt.date(2026, 3, 10), dt.date(2026, 3, 12), 2)
+
+
+def test_asking_for_a_person_leaves_the_pending_question(hotel):
+    guest = Rehearsal(tenant=hotel, today=TODAY)
+    guest.send("Quiero reservar una doble del 10 al 12 de marzo para 2 adultos")
+
+    turn = guest.send("quiero hablar con una persona de recepción")
+
+    assert turn.conversation_status == "pending_human"
+    assert MockBooking.objects.filter(tenant=hotel).count() == 0
