@@ -57,3 +57,13 @@ def test_asking_for_a_person_leaves_the_pending_question(hotel):
 
     assert turn.conversation_status == "pending_human"
     assert MockBooking.objects.filter(tenant=hotel).count() == 0
+
+
+def test_availability_for_a_kind_of_room_lists_only_that_kind(hotel):
+    guest = Rehearsal(tenant=hotel, today=TODAY)
+
+    reply = guest.send("¿Tenéis habitación familiar del 10 al 12 de marzo?").reply
+
+    assert "Familiar" in reply
+    assert "Doble Estándar" not in reply
+    assert "Twin" not in reply

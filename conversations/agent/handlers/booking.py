@@ -135,6 +135,10 @@ def handle_check_availability(ctx: TurnContext) -> Reply:
             language=ctx.language,
             pending={"action": "collect", "for": "check_availability", "slot": "dates"},
         )
+    asked = _rooms_matching([o.room_type for o in offers], ctx.nlu.entities.get("room_type"))
+    if asked:  # the guest asked about a kind of room: only those
+        codes = {room.code for room in asked}
+        offers = [o for o in offers if o.room_type.code in codes]
     lines = [_("Available %(stay)s:") % {"stay": stay}]
     lines += [offer_line(offer, ctx.language) for offer in offers[:MAX_OFFERS]]
     if pms_access.last_result_stale(pms):
@@ -193,15 +197,36 @@ def handle_room_info(ctx: TurnContext) -> Reply:
 
 
 # --- new booking -----------------------------------------------------------------------------------------------
-def _room_for(rooms: list[RoomType], wanted: Any) -> RoomType | None:
+# The entity extractor names room types with these keys; hotels name them in their own words and languages.
+ROOM_KEY_WORDS = {
+    "individual": ("individual", "single", "solteiro", "sencilla"),
+    "doble": ("doble", "double", "duplo", "casal", "matrimonio"),
+    "twin": ("twin",),
+    "triple": ("triple", "triplo"),
+    "familiar": ("familiar", "family", "familia"),
+    "suite": ("suite", "suíte"),
+}
+
+
+def _rooms_matching(rooms: list[RoomType], wanted: Any) -> list[RoomType]:
+    """The hotel's room types the guest's words point to (a code or name, or a generic key such as "doble")."""
     if not wanted:
-        return None
+        return []
     wanted_text = str(wanted).lower()
+    words = ROOM_KEY_WORDS.get(wanted_text, (wanted_text,))
+    matches = []
     for room in rooms:
         names = {room.code.lower(), room.name.lower(), *(n.lower() for n in room.names.values())}
-        if wanted_text in names or any(wanted_text in n for n in names):
-            return room
-    return None
+        if wanted_text in names:
+            return [room]  # an exact code or name
+        if any(word in name for word in words for name in names):
+            matches.append(room)
+    return matches
+
+
+def _room_for(rooms: list[RoomType], wanted: Any) -> RoomType | None:
+    matches = _rooms_matching(rooms, wanted)
+    return matches[0] if matches else None
 
 
 def handle_make_reservation(ctx: TurnContext) -> Reply:
