@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import hmac
+import json
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from channels_gateway.adapters import whatsapp
 from channels_gateway.adapters.registry import sender_for
 from channels_gateway.metrics import outbound_messages_total, webhook_duplicates_total, webhook_rejected_total
 from channels_gateway.types import OutboundRequest, PayloadError, SendError, SignatureError
+from conversations.models import InboundNotification
 from conversations.services import (
     inbound_record,
     message_status_apply,
@@ -35,11 +41,12 @@ MAX_ACCOUNTS_PER_NOTIFICATION = 100
 
 @dataclass
 class IngestResult:
+    """What processing one stored notification did."""
+
     messages: int = 0
     duplicates: int = 0
     flagged: int = 0
     statuses: int = 0
-    unknown_accounts: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -57,11 +64,35 @@ def whatsapp_verify_token_matches(token: str | None) -> bool:
     return any(matches)
 
 
-def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> IngestResult:
-    """Verify, parse and store one WhatsApp notification.
+@dataclass
+class AcceptResult:
+    """What the webhook request did: notification rows stored (one per known account), the messages and statuses
+    they carry, and the unknown accounts skipped. Duplicates and flood flags are decided later, by the task."""
 
-    Raises ``SignatureError`` (403: nothing stored) or ``PayloadError`` (400: nothing stored). Messages for an
-    unknown or inactive ``phone_number_id`` are logged and counted, never processed.
+    notifications: int = 0
+    messages: int = 0
+    statuses: int = 0
+    unknown_accounts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def _body_text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:  # JSON may also come as UTF-16/32: keep the same document as UTF-8 text
+        return json.dumps(whatsapp.load_json(body), ensure_ascii=False)
+
+
+def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> AcceptResult:
+    """Verify, parse and durably store one WhatsApp notification; its processing is enqueued once that commits.
+
+    The request does only what must happen before the 200: the signature over the raw body (``SignatureError``,
+    403), the full shape check (``PayloadError``, 400; nothing stored either way), the account resolution (cached)
+    and one INSERT of an ``InboundNotification`` per known account. Messages for an unknown or inactive
+    ``phone_number_id`` are logged and counted, never stored or processed. Everything else — duplicates, guests,
+    conversations, flood flags, statuses, events — is ``process_inbound_notifications``'s job.
     """
     channel = whatsapp.CHANNEL
     account_ids = whatsapp.account_ids_in(body) or set()
@@ -80,35 +111,146 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> IngestResu
     whatsapp.verify_signature(body, signature, secrets)
     batch = whatsapp.parse_payload(body)
 
-    result = IngestResult()
-    with transaction.atomic():
-        for external_id in sorted(batch.account_external_ids):
-            account = accounts.get(external_id)
-            messages = [m for m in batch.messages if m.account_external_id == external_id]
-            statuses = [s for s in batch.statuses if s.account_external_id == external_id]
-            if account is None:
-                result.unknown_accounts += 1
-                webhook_rejected_total.labels(channel=channel, reason="unknown_account").inc()
-                logger.warning(
-                    "webhook_unknown_account",
-                    channel=channel,
-                    external_id=external_id,
-                    messages=len(messages),
-                    statuses=len(statuses),
-                )
-                continue
-            recorded = inbound_record(account=account, messages=messages)
-            result.messages += len(recorded.created)
-            result.flagged += recorded.flagged
-            result.duplicates += recorded.duplicates
-            # Statuses only move forward, so their order is free: take message rows in one order (no deadlocks).
-            for update in sorted(statuses, key=lambda s: s.provider_message_id):
-                message_status_apply(account=account, update=update)
-                result.statuses += 1
-    if result.duplicates:
-        webhook_duplicates_total.labels(channel=channel).inc(result.duplicates)
-    logger.info("webhook_ingested", channel=channel, **result.as_dict())
+    result = AcceptResult()
+    known: list[ResolvedAccount] = []
+    for external_id in sorted(batch.account_external_ids):
+        account = accounts.get(external_id)
+        messages = sum(1 for m in batch.messages if m.account_external_id == external_id)
+        statuses = sum(1 for s in batch.statuses if s.account_external_id == external_id)
+        if account is None:
+            result.unknown_accounts += 1
+            webhook_rejected_total.labels(channel=channel, reason="unknown_account").inc()
+            logger.warning(
+                "webhook_unknown_account",
+                channel=channel,
+                external_id=external_id,
+                messages=messages,
+                statuses=statuses,
+            )
+            continue
+        known.append(account)
+        result.messages += messages
+        result.statuses += statuses
+    if known:
+        text = _body_text(body)
+        rows = [
+            InboundNotification(tenant_id=a.tenant_id, channel_account_id=a.account_id, channel=channel, body=text)
+            for a in known
+        ]
+        ids = _notifications_insert(rows)
+        # Outside a transaction this runs at once (the INSERT is already committed); inside one, after its commit.
+        transaction.on_commit(lambda: _enqueue_notifications(ids))
+        result.notifications = len(rows)
+    logger.info("webhook_accepted", channel=channel, **result.as_dict())
     return result
+
+
+def _notifications_insert(rows: list[InboundNotification]) -> list[int]:
+    """One multi-row INSERT … RETURNING id, in autocommit when no transaction is open (no BEGIN/COMMIT round trips):
+    the request's only write. Raw SQL because it is the hottest statement of the app (the ORM's compilation costs
+    more than the round trip); the columns come from the model, so a rename still fails loudly in the tests."""
+    meta = InboundNotification._meta
+    fields = [meta.get_field(name) for name in ("tenant", "channel_account", "channel", "body", "received_at",
+                                                 "attempts", "last_error")]  # fmt: skip
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    table, pk = ops.quote_name(meta.db_table), ops.quote_name(meta.pk.column)
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {pk}"  # noqa: S608 (quoted model names; values are parameters)
+    params: list[object] = []
+    for row in rows:
+        params += [row.tenant_id, row.channel_account_id, row.channel, row.body, now, 0, ""]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _enqueue_notifications(notification_ids: list[int]) -> None:
+    """One task per notification. The rows are already committed: a broker outage loses nothing (the rows stay
+    unprocessed for ``reprocess_inbound``), so it must not turn Meta's 200 into a 500 and a redelivery storm."""
+    from channels_gateway.tasks import process_inbound_notifications
+
+    try:
+        process_inbound_notifications.delay(notification_ids)
+    except KombuOperationalError:
+        logger.exception("inbound_notification_enqueue_failed", notification_ids=notification_ids)
+
+
+# --- processing a stored notification (worker side) -------------------------------------------------------------
+def _resolved_from_row(notification: InboundNotification) -> ResolvedAccount:
+    """The account as it was when the notification was accepted (a later deactivation does not drop accepted
+    messages)."""
+    account = notification.channel_account
+    tenant = notification.tenant
+    return ResolvedAccount(
+        account_id=account.pk,
+        tenant_id=tenant.pk,
+        tenant_slug=tenant.slug,
+        channel=account.channel,
+        external_id=account.external_id,
+        tenant_timezone=tenant.timezone,
+        tenant_language=tenant.default_language,
+    )
+
+
+def inbound_notification_process(*, notification_id: int) -> IngestResult | None:
+    """Record the messages and apply the statuses of one stored notification, for its own account only, in one
+    transaction that also marks it processed. Idempotent: a processed row is skipped, and the row lock plus the
+    per-account unique provider message id keep concurrent or repeated runs to one Message and one reply."""
+    with transaction.atomic():
+        notification = (
+            InboundNotification.objects.select_for_update(of=("self",))
+            .select_related("channel_account", "tenant")
+            .filter(pk=notification_id, processed_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            return None
+        account = _resolved_from_row(notification)
+        batch = whatsapp.parse_payload(notification.body.encode("utf-8"))
+        messages = [m for m in batch.messages if m.account_external_id == account.external_id]
+        statuses = [s for s in batch.statuses if s.account_external_id == account.external_id]
+        result = IngestResult()
+        recorded = inbound_record(account=account, messages=messages)
+        result.messages = len(recorded.created)
+        result.flagged = recorded.flagged
+        result.duplicates = recorded.duplicates
+        # Statuses only move forward, so their order is free: take message rows in one order (no deadlocks).
+        for update in sorted(statuses, key=lambda s: s.provider_message_id):
+            message_status_apply(account=account, update=update)
+            result.statuses += 1
+        InboundNotification.objects.filter(pk=notification.pk).update(
+            processed_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
+        )
+    if result.duplicates:
+        webhook_duplicates_total.labels(channel=account.channel).inc(result.duplicates)
+    logger.info("inbound_notification_processed", notification_id=notification_id, **result.as_dict())
+    return result
+
+
+def inbound_notification_failed(*, notification_id: int, error: BaseException) -> None:
+    """Keep the failure visible on the row (admin, ``reprocess_inbound``); the task retries it."""
+    InboundNotification.objects.filter(pk=notification_id, processed_at__isnull=True).update(
+        attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
+    )
+
+
+def inbound_notifications_purge(*, older_than: timedelta) -> int:
+    """Delete notifications processed more than ``older_than`` ago (their messages live on as ``Message`` rows)."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = InboundNotification.objects.filter(processed_at__lt=cutoff).delete()
+    return deleted
+
+
+def inbound_notifications_stuck(*, older_than: timedelta) -> list[int]:
+    """Unprocessed notifications received more than ``older_than`` ago, oldest first."""
+    cutoff = timezone.now() - older_than
+    return list(
+        InboundNotification.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
 
 
 # --- outbound -------------------------------------------------------------------------------------------------------
@@ -165,4 +307,10 @@ def outbound_send(*, message_id: int) -> SendOutcome:
     return SendOutcome("sent")
 
 
-__all__ = ["PayloadError", "SignatureError", "outbound_send", "whatsapp_webhook_ingest"]
+__all__ = [
+    "PayloadError",
+    "SignatureError",
+    "inbound_notification_process",
+    "outbound_send",
+    "whatsapp_webhook_ingest",
+]

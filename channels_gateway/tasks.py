@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import structlog
 from celery import shared_task
 
-from channels_gateway.services import outbound_send
+from channels_gateway.services import inbound_notification_failed, inbound_notification_process, outbound_send
+
+logger = structlog.get_logger(__name__)
+
+NOTIFICATION_MAX_RETRIES = 12  # backoff capped at 10 min: about 1.5 h; then ``reprocess_inbound`` (rows are kept)
 
 
 class RetrySend(Exception):
@@ -17,3 +22,30 @@ def send_outbound(self, message_id: int) -> str:
     if outcome.result == "retry":
         raise self.retry(exc=RetrySend(f"message {message_id}"), countdown=outcome.retry_in)
     return outcome.result
+
+
+@shared_task(
+    bind=True, acks_late=True, max_retries=NOTIFICATION_MAX_RETRIES, name="channels_gateway.process_notifications"
+)
+def process_inbound_notifications(self, notification_ids: list[int]) -> int:
+    """Turn stored webhook notifications into guests, conversations, messages and statuses (idempotent: a processed
+    notification is skipped, a message already stored is not stored again). A failure is recorded on the row and
+    the task retried with backoff; the row stays unprocessed, visible and reprocessable until it succeeds."""
+    processed = 0
+    failed: list[int] = []
+    last_error: BaseException | None = None
+    for notification_id in notification_ids:
+        try:
+            if inbound_notification_process(notification_id=notification_id) is not None:
+                processed += 1
+        except Exception as exc:
+            if self.request.is_eager:  # inline (tests, ``make run``): fail loudly rather than retry in a loop
+                raise
+            logger.exception("inbound_notification_failed", notification_id=notification_id)
+            inbound_notification_failed(notification_id=notification_id, error=exc)
+            failed.append(notification_id)
+            last_error = exc
+    if failed:
+        countdown = min(5 * 2**self.request.retries, 600)
+        raise self.retry(args=(failed,), exc=last_error, countdown=countdown)
+    return processed

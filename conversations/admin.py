@@ -18,6 +18,7 @@ from conversations.models import (
     CannedReply,
     Conversation,
     Guest,
+    InboundNotification,
     LockAudit,
     Message,
     SessionState,
@@ -130,3 +131,29 @@ class CannedReplyAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("title", "text")
     ordering = ("tenant", "language", "sort_order", "title")
     fields = ("tenant", "language", "title", "text", "sort_order")
+
+
+class PendingFilter(admin.SimpleListFilter):
+    title = _("processed")
+    parameter_name = "processed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("no", _("Not yet")), ("yes", _("Yes"))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() in ("no", "yes"):
+            return queryset.filter(processed_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(InboundNotification)
+class InboundNotificationAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Webhook notifications as stored by the request: an old unprocessed one is stuck (see ``last_error``;
+    ``manage.py reprocess_inbound`` enqueues it again). The raw body is not shown: it may name other hotels."""
+
+    list_display = ["__str__", "tenant", "channel_account", "received_at", "processed_at", "attempts", "last_error"]
+    list_filter = [PendingFilter, "channel", "tenant"]
+    list_select_related = ["tenant", "channel_account"]
+    fields = ["tenant", "channel_account", "channel", "received_at", "processed_at", "attempts", "last_error"]
+    readonly_fields = fields
+    date_hierarchy = "received_at"

@@ -351,3 +351,37 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → message {self.message_id}"
+
+
+class InboundNotification(models.Model):
+    """A provider notification as received, stored in the webhook's own request before it answers 200: one row per
+    channel account the notification names (usually one), written in one statement. Everything else (guests,
+    conversations, messages, flood flags, delivery statuses, events) is done by ``process_inbound_notifications``
+    from this row, so nothing a guest sent is lost if the worker or the broker is down; a row still unprocessed
+    after a while is shown in the admin and picked up again by ``manage.py reprocess_inbound``.
+
+    ``body`` is the raw body exactly as signed. It may name other hotels' numbers; only this account's part is ever
+    processed, and the admin never shows the body."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    channel_account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=16, choices=ChannelType.choices)
+    body = models.TextField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["received_at"], condition=Q(processed_at__isnull=True), name="inbound_notif_pending_idx"
+            )
+        ]
+        verbose_name = _("inbound notification")
+        verbose_name_plural = _("inbound notifications")
+
+    def __str__(self) -> str:
+        return f"{self.channel} notification #{self.pk}"

@@ -18,6 +18,7 @@ from conversations.models import (
     Conversation,
     ConversationStatus,
     Guest,
+    InboundNotification,
     LockAction,
     LockAudit,
     Message,
@@ -71,6 +72,7 @@ def make(model: type) -> object:
         CannedReply: lambda: CannedReply.objects.create(
             tenant=TenantFactory(), language="es", title="Bienvenida", text="¡Hola! Soy de recepción."
         ),
+        InboundNotification: lambda: inbound_notification(ChannelAccountFactory()),
     }
     return makers[model]()
 
@@ -89,7 +91,14 @@ PROJECT_MODELS = [
     AgentSettings,
     SessionState,
     CannedReply,
+    InboundNotification,
 ]
+
+
+def inbound_notification(account):
+    return InboundNotification.objects.create(
+        tenant=account.tenant, channel_account=account, channel=account.channel, body='{"object": "x"}'
+    )
 
 
 def session_for(conversation):

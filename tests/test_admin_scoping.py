@@ -16,6 +16,7 @@ from conversations.models import (
     CannedReply,
     Conversation,
     Guest,
+    InboundNotification,
     LockAction,
     LockAudit,
     Message,
@@ -70,6 +71,12 @@ MAKERS: dict[type, Callable[[Tenant], object]] = {
     ),
     CannedReply: lambda tenant: CannedReply.objects.create(
         tenant=tenant, language="es", title="Hola", text="¡Hola! ¿En qué puedo ayudarle?"
+    ),
+    InboundNotification: lambda tenant: InboundNotification.objects.create(
+        tenant=tenant,
+        channel_account=(account := ChannelAccountFactory(tenant=tenant)),
+        channel=account.channel,
+        body='{"object": "whatsapp_business_account", "entry": []}',
     ),
     PMSConfig: lambda tenant: PMSConfigFactory(tenant=tenant),
     MockRoomType: lambda tenant: MockRoomTypeFactory(tenant=tenant),

@@ -19,6 +19,7 @@ from conversations.models import (
     DeliveryStatus,
     Direction,
     Guest,
+    InboundNotification,
     Message,
     MessageKind,
     Sender,
@@ -60,6 +61,11 @@ def deliver(client, django_capture_on_commit_callbacks):
     return _deliver
 
 
+def processing_tasks(delivery: Delivery) -> list:
+    """The ``process_inbound`` tasks the stored notification's processing enqueued (one per new message)."""
+    return [c for c in delivery.callbacks if c.__qualname__.startswith("inbound_record")]
+
+
 def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -76,6 +82,7 @@ def assert_nothing_stored(delivery: Delivery) -> None:
     assert Message.objects.count() == 0
     assert Guest.objects.count() == 0
     assert Conversation.objects.count() == 0
+    assert InboundNotification.objects.count() == 0
     assert delivery.callbacks == []  # no task enqueued, so no outbound either
 
 
@@ -86,14 +93,12 @@ def test_signed_message_is_stored_and_answered_once(whatsapp_account, deliver):
     delivery = deliver(payload)
 
     assert delivery.status_code == 200
-    assert delivery.json() == {
-        "status": "ok",
-        "messages": 1,
-        "duplicates": 0,
-        "flagged": 0,
-        "statuses": 0,
-        "unknown_accounts": 0,
-    }
+    assert delivery.json() == {"status": "ok", "notifications": 1, "messages": 1, "statuses": 0, "unknown_accounts": 0}
+    notification = InboundNotification.objects.get()  # the request's one durable write, processed on commit
+    assert notification.tenant_id == whatsapp_account.tenant_id
+    assert notification.channel_account_id == whatsapp_account.pk
+    assert notification.processed_at is not None
+    assert notification.attempts == 1
     message = inbound().get()
     assert message.provider_message_id == "wamid.one"
     assert message.tenant_id == whatsapp_account.tenant_id
@@ -404,9 +409,9 @@ def test_duplicate_delivery_is_stored_and_answered_once(whatsapp_account, delive
 
     assert first.status_code == 200
     assert second.status_code == 200
-    assert second.json()["messages"] == 0
-    assert second.json()["duplicates"] == 1
-    assert second.callbacks == []  # an answered message enqueues nothing again
+    assert second.json()["notifications"] == 1  # stored as received; the task finds the message already there
+    assert processing_tasks(second) == []  # an answered message enqueues nothing again
+    assert InboundNotification.objects.filter(processed_at__isnull=True).count() == 0
     assert inbound().count() == 1
     assert bot_replies().count() == 1
     assert metric("webhook_duplicates_total", channel="whatsapp") == duplicates_before + 1
@@ -430,7 +435,7 @@ def test_redelivery_of_a_stored_but_unanswered_message_answers_it(whatsapp_accou
     )
 
     assert delivery.status_code == 200
-    assert delivery.json()["duplicates"] == 1
+    assert len(processing_tasks(delivery)) == 1
     assert inbound().count() == 1
     assert bot_replies().get().reply_to_id == stored.pk
     stored.refresh_from_db()
@@ -454,7 +459,7 @@ def test_redelivery_of_a_flagged_message_stays_unanswered(whatsapp_account, deli
     )
 
     assert delivery.status_code == 200
-    assert delivery.callbacks == []
+    assert processing_tasks(delivery) == []
     assert bot_replies().count() == 0
 
 
@@ -464,11 +469,12 @@ def test_same_message_twice_in_one_batch_is_stored_once(whatsapp_account, delive
     delivery = deliver(wa.envelope(whatsapp_account.external_id, messages=[message, dict(message)]))
 
     assert delivery.status_code == 200
-    assert delivery.json()["duplicates"] == 1
     assert inbound().count() == 1
     assert bot_replies().count() == 1
     tasks = [c for c in delivery.callbacks if not c.__qualname__.startswith("publish_on_commit")]
-    assert len(tasks) == 2  # one processing task, one send task (the rest broadcast realtime events)
+    # the notification's task, one processing task, one send task (the rest broadcast realtime events)
+    assert len(tasks) == 3
+    assert len(processing_tasks(delivery)) == 1
 
 
 def test_same_provider_id_on_two_accounts_are_two_messages(whatsapp_account, other_tenant_account, deliver):
@@ -686,7 +692,7 @@ def test_flooding_guest_is_stored_flagged_and_not_answered(whatsapp_account, del
     delivery = deliver(wa.envelope(whatsapp_account.external_id, messages=[*flooder, calm]))
 
     assert delivery.status_code == 200
-    assert delivery.json()["flagged"] == 2
+    assert inbound().filter(flagged=True).count() == 2
     flood_rows = list(inbound().filter(conversation__guest__address="34600000001").order_by("pk"))
     assert [(m.text, m.flagged, m.flag_reason) for m in flood_rows] == [
         ("mensaje 0", False, ""),
@@ -719,3 +725,140 @@ def test_a_tenant_account_created_in_the_test_resolves(db, deliver):
 
     assert delivery.status_code == 200
     assert Message.objects.for_tenant(tenant).count() == 2
+
+
+# --- the request stores, the task processes ---------------------------------------------------------------------
+def test_request_stores_the_notification_and_processes_it_only_on_commit(
+    whatsapp_account, client, django_capture_on_commit_callbacks
+):
+    body = wa.encode(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")]))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            wa.WEBHOOK_URL, data=body, content_type="application/json", headers={"X-Hub-Signature-256": wa.sign(body)}
+        )
+
+    assert response.status_code == 200
+    notification = InboundNotification.objects.get()
+    assert notification.body == body.decode()  # exactly what was signed
+    assert notification.processed_at is None
+    assert Message.objects.count() == 0  # nothing processed before the commit
+    assert len(callbacks) == 1  # one task for the notification
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()
+    notification.refresh_from_db()
+    assert notification.processed_at is not None
+    assert inbound().count() == 1
+    assert bot_replies().count() == 1
+
+
+def test_broker_outage_still_answers_200_and_keeps_the_notification(whatsapp_account, deliver, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from channels_gateway.tasks import process_inbound_notifications
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("broker down")
+
+    monkeypatch.setattr(process_inbound_notifications, "delay", refuse)
+
+    delivery = deliver(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")]))
+
+    assert delivery.status_code == 200  # stored durably: a 500 would only make Meta redeliver
+    assert InboundNotification.objects.filter(processed_at__isnull=True).count() == 1
+    assert Message.objects.count() == 0
+
+
+def test_failed_processing_is_recorded_retried_and_reprocessable(
+    whatsapp_account, client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.core.management import call_command
+
+    from channels_gateway import services
+    from channels_gateway.tasks import process_inbound_notifications
+
+    body = wa.encode(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola", message_id="w.1")]))
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(
+            wa.WEBHOOK_URL, data=body, content_type="application/json", headers={"X-Hub-Signature-256": wa.sign(body)}
+        )
+    notification = InboundNotification.objects.get()
+
+    def broken(**kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(services, "inbound_record", broken)
+    with pytest.raises(RuntimeError):  # called directly, Celery's retry re-raises; in a worker it reschedules
+        process_inbound_notifications.run([notification.pk])
+    notification.refresh_from_db()
+    assert notification.processed_at is None
+    assert notification.attempts == 1
+    assert notification.last_error == "RuntimeError: database hiccup"
+    assert Message.objects.count() == 0
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("reprocess_inbound", "--minutes", "0")
+        call_command("reprocess_inbound", "--minutes", "0")  # nothing left: a no-op
+
+    notification.refresh_from_db()
+    assert notification.processed_at is not None
+    assert notification.last_error == ""
+    assert inbound().get().provider_message_id == "w.1"
+    assert bot_replies().count() == 1
+
+
+def test_reprocess_inbound_leaves_recent_rows_to_their_task(
+    whatsapp_account, client, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    body = wa.encode(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")]))
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(
+            wa.WEBHOOK_URL, data=body, content_type="application/json", headers={"X-Hub-Signature-256": wa.sign(body)}
+        )
+    out = StringIO()
+
+    call_command("reprocess_inbound", "--minutes", "10", "--dry-run", stdout=out)
+
+    assert out.getvalue().startswith("0 unprocessed notification(s)")
+    assert InboundNotification.objects.get().processed_at is None
+
+
+def test_processing_a_notification_twice_stores_and_answers_once(whatsapp_account, client, settings):
+    from channels_gateway.services import inbound_notification_process
+
+    body = wa.encode(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")]))
+    notification = InboundNotification.objects.create(
+        tenant=whatsapp_account.tenant, channel_account=whatsapp_account, channel="whatsapp", body=body.decode()
+    )
+
+    first = inbound_notification_process(notification_id=notification.pk)
+    second = inbound_notification_process(notification_id=notification.pk)
+
+    assert first is not None and first.messages == 1
+    assert second is None  # already processed: skipped
+    assert inbound().count() == 1
+
+
+def test_reprocess_inbound_purges_old_processed_rows_only(whatsapp_account, deliver):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    deliver(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola", message_id="w.old")]))
+    deliver(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola", message_id="w.new")]))
+    old, new = InboundNotification.objects.order_by("pk")
+    InboundNotification.objects.filter(pk=old.pk).update(processed_at=timezone.now() - timedelta(days=8))
+    out = StringIO()
+
+    call_command("reprocess_inbound", "--purge-processed-days", "7", stdout=out)
+
+    assert "deleted 1 processed notification(s)" in out.getvalue()
+    assert list(InboundNotification.objects.values_list("pk", flat=True)) == [new.pk]
+    assert inbound().count() == 2  # the messages stay
