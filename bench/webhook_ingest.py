@@ -98,8 +98,8 @@ def _webhook_request(host: str, port: int, *, path: str, wamid: str, sender: str
     return head.encode() + body
 
 
-def _live_request(host: str, port: int) -> bytes:
-    return f"GET {LIVE_PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: */*\r\nConnection: close\r\n\r\n".encode()
+def _live_request(host: str, port: int, path: str = LIVE_PATH) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: */*\r\nConnection: close\r\n\r\n".encode()
 
 
 def _content_length(head: bytes) -> int | None:
@@ -225,7 +225,7 @@ class _Bodies:
         if self.webhook:
             self.pool = [self._build(i) for i in range(count)]
         else:
-            self.pool = [_live_request(spec["host"], spec["port"])]
+            self.pool = [_live_request(spec["host"], spec["port"], spec.get("trivial_path", LIVE_PATH))]
 
     def _build(self, i: int) -> bytes:
         s = self.spec
@@ -723,10 +723,12 @@ class Bench:
     def counts(self) -> dict[str, int]:
         out = self.shell(
             "import json\n"
-            "from conversations.models import Direction, Guest, Message\n"
+            "from conversations.models import Direction, Guest, InboundNotification, Message\n"
             f"q = Message.objects.filter(channel_account__channel='whatsapp', "
             f"channel_account__external_id='{PHONE_NUMBER_ID}', direction=Direction.INBOUND)\n"
-            "print(json.dumps({'inbound': q.count(), 'flagged': q.filter(flagged=True).count(), "
+            # The webhook stores each notification durably; messages are created from it by the worker.
+            f"n = InboundNotification.objects.filter(channel_account__external_id='{PHONE_NUMBER_ID}')\n"
+            "print(json.dumps({'inbound': n.count(), 'messages': q.count(), 'flagged': q.filter(flagged=True).count(), "
             f"'guests': Guest.objects.filter(tenant__slug='{TENANT_SLUG}').count()}}))"
         )
         return json.loads(out.splitlines()[-1])
@@ -764,6 +766,8 @@ class Bench:
         # Command-line flags win over the config file: the bench decides workers, class and bind.
         cmd += ["--workers", str(a.workers), "--worker-class", "sync", "--threads", "1"]
         cmd += ["--bind", f"127.0.0.1:{self.port}", a.wsgi_app]
+        if a.trivial_path != LIVE_PATH:
+            self.server_note += f"; trivial view {a.trivial_path}"
         if a.wsgi_app != DEFAULT_WSGI_APP or a.webhook_path != WEBHOOK_PATH:
             self.server_note += f"; app {a.wsgi_app}, webhook {a.webhook_path} (candidate, not the default)"
         self.server_log = open(self.tmp / "gunicorn.log", "w")  # noqa: SIM115 (closed in stop)
@@ -875,6 +879,7 @@ class Bench:
             "limit": 0,
             "client": a.client,
             "webhook_path": a.webhook_path,
+            "trivial_path": a.trivial_path,
             **extra,
         }
 
@@ -1122,7 +1127,7 @@ def render_table(report: dict[str, Any]) -> str:
     m = report["messages"]
     lines.append("")
     lines.append(
-        f"Message rows (inbound, bench account): {m['before']} before, {m['after']} after → {m['stored']} stored; "
+        f"Notifications stored (bench account): {m['before']} before, {m['after']} after → {m['stored']} stored; "
         f"webhooks answered 200 (warm-up included): {m['webhooks_200']}  "
         f"{'OK (equal)' if m['stored'] == m['webhooks_200'] else 'MISMATCH'}; flagged as flood: {m['flagged_new']}"
     )
@@ -1163,6 +1168,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between phases (default 1)")
     ap.add_argument(
         "--wsgi-app", default=DEFAULT_WSGI_APP, help="WSGI app for gunicorn (A/B a candidate; default the project's)"
+    )
+    ap.add_argument(
+        "--trivial-path",
+        default=LIVE_PATH,
+        help=f"the trivial JSON view to compare with ({LIVE_PATH}, a plain Django view; with "
+        "--wsgi-app bench.drf_ping:application also /bench/drf-ping, a trivial DRF APIView)",
     )
     ap.add_argument("--webhook-path", default=WEBHOOK_PATH, help=f"path the webhooks are posted to ({WEBHOOK_PATH})")
     ap.add_argument("--pythonpath", default="", help="extra import path for the server (with --wsgi-app)")
