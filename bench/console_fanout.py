@@ -488,6 +488,7 @@ class Bench:
         self.bin = Path(sys.executable).parent
         self.daphne: subprocess.Popen | None = None
         self.gunicorn: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
         self.children: list[mp.Process] = []
         self.logs: list[Any] = []
         self.notes: list[str] = []
@@ -623,6 +624,22 @@ class Bench:
         self._wait_live(self.gunicorn, self.webhook_port, "gunicorn")
         log(f"gunicorn pid {self.gunicorn.pid} ({self.args.workers} sync workers) on 127.0.0.1:{self.webhook_port}")
 
+    def start_worker(self) -> None:
+        """The webhook stores each notification and enqueues it; a Celery worker turns it into messages (and their
+        ``message.created`` events), so the fan-out path needs one."""
+        if not self.redis:
+            return
+        cmd = [str(self.bin / "celery"), "-A", "hotel_agent", "worker", "-l", "warning",
+               "--concurrency", str(self.args.celery_concurrency),
+               "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
+        self.worker = self._spawn("celery", cmd, self.gunicorn_env)
+        deadline = time.monotonic() + self.args.start_timeout
+        while time.monotonic() < deadline and "ready" not in self._tail("celery", 200):
+            if self.worker.poll() is not None:
+                raise BenchError(f"celery exited with {self.worker.returncode}:\n{self._tail('celery')}")
+            time.sleep(0.3)
+        log(f"celery worker pid {self.worker.pid} (concurrency {self.args.celery_concurrency})")
+
     def _http(self, port: int, method: str, path: str, body: bytes | None = None, headers=None) -> tuple[int, bytes]:
         import http.client
 
@@ -685,6 +702,7 @@ class Bench:
         self.stop_children()
         self.stop_proc("daphne")
         self.stop_proc("gunicorn")
+        self.stop_proc("worker")
         for fh in self.logs:
             fh.close()
         self.logs = []
@@ -1051,6 +1069,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--phases", default="fanout,idle", help="fanout,idle (default both)")
     p.add_argument("--senders", type=int, default=100, help="distinct guest numbers (100)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers for the webhook (2)")
+    p.add_argument("--celery-concurrency", type=int, default=1, help="Celery worker processes (1)")
     p.add_argument("--client-procs", type=int, default=2, help="console client processes (2)")
     p.add_argument("--connect-concurrency", type=int, default=50, help="handshakes in flight (50)")
     p.add_argument("--connect-timeout", type=float, default=20.0)
@@ -1102,9 +1121,11 @@ def main(argv: list[str] | None = None) -> int:
         if "fanout" in args.phases:
             bench.start_daphne()
             bench.start_gunicorn()
+            bench.start_worker()
             report["fanout"] = bench.fanout_phase(data)
             bench.stop_proc("daphne")
             bench.stop_proc("gunicorn")
+            bench.stop_proc("worker")
         if "idle" in args.phases:
             bench.start_daphne()  # fresh process: a clean RSS baseline
             report["idle"] = bench.idle_phase(data)
