@@ -49,3 +49,17 @@ def process_inbound_notifications(self, notification_ids: list[int]) -> int:
         countdown = min(5 * 2**self.request.retries, 600)
         raise self.retry(args=(failed,), exc=last_error, countdown=countdown)
     return processed
+
+
+@shared_task(name="channels_gateway.reprocess_stuck_notifications")
+def reprocess_stuck_notifications(older_than_minutes: float = 5.0) -> int:
+    """Periodic (Celery beat): re-enqueue stored notifications still unprocessed after a while — what a broker
+    outage left behind. Processing is idempotent, so a notification that was merely slow is a no-op."""
+    from datetime import timedelta
+
+    from channels_gateway.services import inbound_notifications_stuck
+
+    ids = inbound_notifications_stuck(older_than=timedelta(minutes=older_than_minutes))
+    if ids:
+        process_inbound_notifications.delay(ids)
+    return len(ids)

@@ -181,6 +181,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_timeout": 5, "socket_connect_timeout": 5}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "default")
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Notifications stored while the broker was down are picked up again (the beat service in docker-compose).
+    "reprocess-stuck-notifications": {
+        "task": "channels_gateway.reprocess_stuck_notifications",
+        "schedule": 300.0,
+        "kwargs": {"older_than_minutes": 5.0},
+    },
+}
 
 # --- auth ----------------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

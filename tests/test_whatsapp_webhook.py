@@ -862,3 +862,25 @@ def test_reprocess_inbound_purges_old_processed_rows_only(whatsapp_account, deli
     assert "deleted 1 processed notification(s)" in out.getvalue()
     assert list(InboundNotification.objects.values_list("pk", flat=True)) == [new.pk]
     assert inbound().count() == 2  # the messages stay
+
+
+def test_the_periodic_sweep_reprocesses_notifications_left_unprocessed(whatsapp_account, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels_gateway import tasks
+    from conversations.models import InboundNotification
+
+    stuck = InboundNotification.objects.create(
+        tenant=whatsapp_account.tenant,
+        channel_account=whatsapp_account,
+        channel="whatsapp",
+        body=wa.encode(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")])).decode(),
+    )
+    InboundNotification.objects.filter(pk=stuck.pk).update(received_at=timezone.now() - timedelta(minutes=10))
+    enqueued = []
+    monkeypatch.setattr(tasks.process_inbound_notifications, "delay", lambda ids: enqueued.append(ids))
+
+    assert tasks.reprocess_stuck_notifications(older_than_minutes=5) == 1
+    assert enqueued == [[stuck.pk]]
