@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.text import Truncator
@@ -107,9 +108,42 @@ class LockAuditAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     date_hierarchy = "created_at"
 
 
+class AgentSettingsForm(forms.ModelForm):
+    """The LLM key is write-only: never rendered, blank keeps the stored one."""
+
+    llm_api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave blank to keep the current key."),
+    )
+    clear_llm_api_key = forms.BooleanField(required=False, label=_("Remove the stored LLM key"))
+
+    class Meta:
+        model = AgentSettings
+        fields = (
+            "tenant",
+            "confidence_threshold",
+            "session_ttl_hours",
+            "nlu_engine",
+            "llm_base_url",
+            "llm_model",
+            "llm_api_key",
+        )
+
+    def clean_llm_api_key(self) -> str:
+        value = self.cleaned_data.get("llm_api_key", "")
+        return value or (self.instance.llm_api_key if self.instance.pk else "")
+
+    def save(self, commit: bool = True) -> AgentSettings:
+        if self.cleaned_data.get("clear_llm_api_key"):
+            self.instance.llm_api_key = ""
+        return super().save(commit=commit)
+
+
 @admin.register(AgentSettings)
 class AgentSettingsAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("tenant", "confidence_threshold", "session_ttl_hours", "nlu_engine")
+    form = AgentSettingsForm
+    list_display = ("tenant", "confidence_threshold", "session_ttl_hours", "nlu_engine", "llm_model")
     list_select_related = ("tenant",)
     search_fields = ("tenant__slug", "tenant__name")
 

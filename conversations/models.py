@@ -243,6 +243,10 @@ class AgentSettings(models.Model):
     nlu_engine = models.CharField(
         max_length=16, blank=True, help_text=_("NLU engine name (local, llm). Empty: chosen by feature flags.")
     )
+    # The optional LLM engine's endpoint for this hotel (empty: the LLM_* settings).
+    llm_base_url = models.URLField(blank=True, help_text=_("OpenAI-compatible base URL. Empty: global setting."))
+    llm_model = models.CharField(max_length=100, blank=True, help_text=_("Model name. Empty: global setting."))
+    llm_api_key = models.CharField(max_length=255, blank=True, help_text=_("Never shown; empty: global setting."))
 
     objects = TenantScopedQuerySet.as_manager()
 

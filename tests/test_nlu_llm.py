@@ -393,3 +393,27 @@ def test_null_and_blank_entities_are_left_out_and_unknown_keys_ignored():
 
 def test_every_intent_has_a_definition():
     assert tuple(INTENT_DEFINITIONS) == INTENTS
+
+
+@pytest.mark.django_db
+def test_a_hotels_agent_settings_override_the_llm_endpoint(settings):
+    from conversations.agent.nlu.llm import llm_config_for
+    from conversations.models import AgentSettings
+    from tests.factories import TenantFactory
+
+    settings.LLM_API_BASE_URL = "https://global.example/v1"
+    settings.LLM_MODEL = "global-model"
+    settings.LLM_API_KEY = "global-key"
+    hotel, other = TenantFactory(), TenantFactory()
+    AgentSettings.objects.create(
+        tenant=hotel, llm_base_url="https://hotel.example/v1", llm_model="hotel-model", llm_api_key="hotel-key"
+    )
+
+    mine, theirs = llm_config_for(hotel), llm_config_for(other)
+
+    assert (mine.base_url, mine.model, mine.api_key) == ("https://hotel.example/v1", "hotel-model", "hotel-key")
+    assert (theirs.base_url, theirs.model, theirs.api_key) == (
+        "https://global.example/v1",
+        "global-model",
+        "global-key",
+    )

@@ -113,9 +113,22 @@ class LLMConfig:
         return f"{self.base_url.rstrip('/')}/chat/completions"
 
 
+def _agent_settings_overrides(tenant: Any) -> dict[str, str]:
+    """The hotel's LLM endpoint from its agent settings (admin), if it set one."""
+    tenant_id = getattr(tenant, "pk", None)
+    if tenant_id is None:
+        return {}
+    from conversations.models import AgentSettings
+
+    row = AgentSettings.objects.filter(tenant_id=tenant_id).values("llm_base_url", "llm_model", "llm_api_key").first()
+    if not row:
+        return {}
+    return {"base_url": row["llm_base_url"], "model": row["llm_model"], "api_key": row["llm_api_key"]}
+
+
 def llm_config_for(tenant: Any) -> LLMConfig:
     """Settings, overridden per tenant by the non-empty string values of ``tenant.llm_config``."""
-    overrides = getattr(tenant, "llm_config", None) or {}
+    overrides = getattr(tenant, "llm_config", None) or _agent_settings_overrides(tenant)
     if not isinstance(overrides, Mapping):
         overrides = {}
 
