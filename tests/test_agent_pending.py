@@ -67,3 +67,11 @@ def test_availability_for_a_kind_of_room_lists_only_that_kind(hotel):
     assert "Familiar" in reply
     assert "Doble Estándar" not in reply
     assert "Twin" not in reply
+
+
+def test_words_about_people_outside_a_stay_question_do_not_become_the_party(hotel):
+    guest = Rehearsal(tenant=hotel, today=TODAY)
+
+    guest.send("Hola, quiero hablar con una persona")
+
+    assert "adults" not in session_of(guest).context

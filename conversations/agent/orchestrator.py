@@ -69,6 +69,21 @@ URGENT = re.compile(
 CHOICE_INTENTS = {"yes": "affirm", "no": "deny"}
 
 
+# Dates, party and room only describe a stay when the guest is talking about one: "quiero hablar con una persona"
+# must not leave "1 adult" in the session, nor "¿abre la piscina mañana?" a check-in date.
+STAY_INTENTS = frozenset(
+    {"check_availability", "room_info", "make_reservation", "modify_reservation", "cancel_reservation",
+     "reservation_status", "late_checkout", "early_checkin"}
+)  # fmt: skip
+STAY_KEYS = frozenset({"check_in", "check_out", "nights", "adults", "children", "room_type"})
+
+
+def remembered_entities(nlu: NLUResult) -> dict:
+    if nlu.intent in STAY_INTENTS:
+        return dict(nlu.entities)
+    return {k: v for k, v in nlu.entities.items() if k not in STAY_KEYS}
+
+
 def confidence_bucket(confidence: float, threshold: float) -> str:
     if confidence >= 0.8:
         return "high"
@@ -169,7 +184,7 @@ def orchestrate(*, tenant: Tenant, conversation: Conversation, message: Message)
         intent=nlu.intent,
         confidence=nlu.confidence,
         language=reply.language,
-        entities={**nlu.entities, **{k: v for k, v in reply.remember.items() if v is not None}},
+        entities={**remembered_entities(nlu), **{k: v for k, v in reply.remember.items() if v is not None}},
         fallback=reply.fallback,
         pending=reply.pending,
     )
