@@ -75,3 +75,29 @@ def test_words_about_people_outside_a_stay_question_do_not_become_the_party(hote
     guest.send("Hola, quiero hablar con una persona")
 
     assert "adults" not in session_of(guest).context
+
+
+def test_the_orchestrator_can_be_awaited_from_async_code(hotel):
+    """Async callers (websocket consumers) use ``aorchestrate``: the sync handlers run in a worker thread."""
+    from asgiref.sync import async_to_sync
+
+    from conversations.agent.orchestrator import aorchestrate
+    from conversations.models import Direction, Message, Sender
+    from tests.factories import ChannelAccountFactory, ConversationFactory
+
+    account = ChannelAccountFactory(tenant=hotel)
+    conversation = ConversationFactory(tenant=hotel, channel_account=account)
+    message = Message.objects.create(
+        tenant=hotel,
+        conversation=conversation,
+        channel_account=account,
+        direction=Direction.INBOUND,
+        sender=Sender.GUEST,
+        text="¿A qué hora es el check-out?",
+        status="received",
+    )
+
+    reply, nlu = async_to_sync(aorchestrate)(tenant=hotel, conversation=conversation, message=message)
+
+    assert nlu.intent == "hotel_info"
+    assert "12:00" in reply.text
