@@ -1,0 +1,1 @@
+"""Parts of ``bench/webhook_ingest.py``: load generator, orchestration, report."""
