@@ -21,6 +21,15 @@ def _policy(ctx: TurnContext):
         return None
 
 
+def _offer_stay_change(ctx: TurnContext, *, kind: str, text: str, fee: Any, currency: str) -> Reply:
+    """The policy's offer (with its fee, if any) and the question whether to request it from reception."""
+    if fee:
+        text += " " + _("for %(fee)s") % {"fee": fmt_money(fee, currency, ctx.language)}
+    text += ", " + _("subject to availability on the day. Shall I request it for you?")
+    return Reply(text=text, language=ctx.language, options=yes_no_options(),
+                 pending={"action": "confirm_stay_request", "kind": kind})  # fmt: skip
+
+
 def handle_late_checkout(ctx: TurnContext) -> Reply:
     policy = _policy(ctx)
     if policy is None or policy.late_checkout_until is None:
@@ -31,11 +40,9 @@ def handle_late_checkout(ctx: TurnContext) -> Reply:
         "normal": fmt_time(policy.check_out_time),
         "until": fmt_time(policy.late_checkout_until),
     }
-    if policy.late_checkout_fee:
-        text += " " + _("for %(fee)s") % {"fee": fmt_money(policy.late_checkout_fee, policy.currency, ctx.language)}
-    text += ", " + _("subject to availability on the day. Shall I request it for you?")
-    return Reply(text=text, language=ctx.language, options=yes_no_options(),
-                 pending={"action": "confirm_stay_request", "kind": "late_checkout_request"})  # fmt: skip
+    return _offer_stay_change(
+        ctx, kind="late_checkout_request", text=text, fee=policy.late_checkout_fee, currency=policy.currency
+    )
 
 
 def handle_early_checkin(ctx: TurnContext) -> Reply:
@@ -48,11 +55,9 @@ def handle_early_checkin(ctx: TurnContext) -> Reply:
         "normal": fmt_time(policy.check_in_time),
         "from": fmt_time(policy.early_checkin_from),
     }
-    if policy.early_checkin_fee:
-        text += " " + _("for %(fee)s") % {"fee": fmt_money(policy.early_checkin_fee, policy.currency, ctx.language)}
-    text += ", " + _("subject to availability on the day. Shall I request it for you?")
-    return Reply(text=text, language=ctx.language, options=yes_no_options(),
-                 pending={"action": "confirm_stay_request", "kind": "early_checkin_request"})  # fmt: skip
+    return _offer_stay_change(
+        ctx, kind="early_checkin_request", text=text, fee=policy.early_checkin_fee, currency=policy.currency
+    )
 
 
 def confirm_stay_request(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
