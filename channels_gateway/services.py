@@ -5,11 +5,14 @@ from __future__ import annotations
 import hmac
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from django import db
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -95,7 +98,12 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> AcceptResu
     conversations, flood flags, statuses, events — is ``process_inbound_notifications``'s job.
     """
     channel = whatsapp.CHANNEL
-    account_ids = whatsapp.account_ids_in(body) or set()
+    not_json: PayloadError | None = None  # answered 400 once the signature is known to be good (403 first)
+    try:
+        document = whatsapp.load_json(body)
+    except PayloadError as exc:
+        document, not_json = None, exc
+    account_ids = whatsapp.account_ids_of(document) if document is not None else set()
     if len(account_ids) > MAX_ACCOUNTS_PER_NOTIFICATION:
         # Resolving an account is a query, and it happens before the signature can be checked.
         raise PayloadError(f"more than {MAX_ACCOUNTS_PER_NOTIFICATION} phone_number_ids in one notification")
@@ -109,7 +117,9 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> AcceptResu
         account.credential("app_secret") or settings.WHATSAPP_APP_SECRET for account in accounts.values() if account
     } or {settings.WHATSAPP_APP_SECRET}
     whatsapp.verify_signature(body, signature, secrets)
-    batch = whatsapp.parse_payload(body)
+    if not_json is not None:
+        raise not_json
+    batch = whatsapp.parse_document(document)
 
     result = AcceptResult()
     known: list[ResolvedAccount] = []
@@ -137,9 +147,9 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> AcceptResu
             InboundNotification(tenant_id=a.tenant_id, channel_account_id=a.account_id, channel=channel, body=text)
             for a in known
         ]
-        ids = _notifications_insert(rows)
+        _notifications_insert(rows)
         # Outside a transaction this runs at once (the INSERT is already committed); inside one, after its commit.
-        transaction.on_commit(lambda: _enqueue_notifications(ids))
+        transaction.on_commit(inbound_drain_wake)
         result.notifications = len(rows)
     logger.info("webhook_accepted", channel=channel, **result.as_dict())
     return result
@@ -161,20 +171,60 @@ def _notifications_insert(rows: list[InboundNotification]) -> list[int]:
     params: list[object] = []
     for row in rows:
         params += [row.tenant_id, row.channel_account_id, row.channel, row.body, now, 0, ""]
+    if connection.in_atomic_block:
+        return _execute_returning_ids(sql, params)
+    # Autocommit: skip the per-request health-check round trip (``CONN_HEALTH_CHECKS``) and retry once on a fresh
+    # connection instead. A connection that died mid-statement may have committed the row all the same; the copy
+    # is harmless, since processing stores each provider message id once per account.
+    connection.health_check_done = True
+    try:
+        return _execute_returning_ids(sql, params)
+    except (db.InterfaceError, db.OperationalError) as exc:
+        logger.warning("inbound_notification_insert_retry", error=repr(exc))
+        connection.close()
+        return _execute_returning_ids(sql, params)
+
+
+def _execute_returning_ids(sql: str, params: list[object]) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def _enqueue_notifications(notification_ids: list[int]) -> None:
-    """One task per notification. The rows are already committed: a broker outage loses nothing (the rows stay
-    unprocessed for ``reprocess_inbound``), so it must not turn Meta's 200 into a 500 and a redelivery storm."""
-    from channels_gateway.tasks import process_inbound_notifications
+# --- waking the drain --------------------------------------------------------------------------------------------
+# The stored rows are the queue. A request does not publish a Celery task per notification (kombu's publish costs
+# more than the INSERT): it sets a short-lived "drain wanted" key, and only the request that set it publishes one
+# ``drain_inbound_notifications``. A drain deletes the key *before* it looks for rows, so a row committed after
+# that look has its request set the key again and wake another drain; a row committed before it is found. The key
+# expires on its own (a lost drain message delays rows by at most ``INBOUND_DRAIN_WAKE_SECONDS``), and the beat sweep
+# re-enqueues whatever is still unprocessed after minutes.
+_DRAIN_WAKE_KEY = "gateway:inbound:drain-wanted:v1"
+
+
+def inbound_drain_wake() -> None:
+    """Make sure a drain will run after this point (called once a notification row is committed)."""
+    from channels_gateway.tasks import drain_inbound_notifications
 
     try:
-        process_inbound_notifications.delay(notification_ids)
+        if not cache.add(_DRAIN_WAKE_KEY, 1, settings.INBOUND_DRAIN_WAKE_SECONDS):
+            return  # a drain is queued and has not started looking yet: it will see the row
+    except Exception:  # cache down: publish anyway (a spare drain is a no-op)
+        logger.exception("inbound_drain_wake_cache_failed")
+    try:
+        drain_inbound_notifications.delay()
     except KombuOperationalError:
-        logger.exception("inbound_notification_enqueue_failed", notification_ids=notification_ids)
+        # The row is committed: a broker outage loses nothing (the beat sweep and ``reprocess_inbound`` pick it up),
+        # so it must not turn Meta's 200 into a 500 and a redelivery storm. The next request tries again.
+        logger.exception("inbound_drain_enqueue_failed")
+        inbound_drain_started()
+
+
+def inbound_drain_started() -> None:
+    """Called by a drain before it looks for rows: whatever is committed from now on wakes another drain."""
+    try:
+        cache.delete(_DRAIN_WAKE_KEY)
+    except Exception:
+        logger.exception("inbound_drain_wake_cache_failed")
 
 
 # --- processing a stored notification (worker side) -------------------------------------------------------------
@@ -199,34 +249,77 @@ def inbound_notification_process(*, notification_id: int) -> IngestResult | None
     transaction that also marks it processed. Idempotent: a processed row is skipped, and the row lock plus the
     per-account unique provider message id keep concurrent or repeated runs to one Message and one reply."""
     with transaction.atomic():
+        notification = _pending_notifications().filter(pk=notification_id).first()
+        if notification is None:
+            return None
+        result = _notification_record(notification)
+    _notification_done(notification, result)
+    return result
+
+
+def inbound_notification_process_next(*, skip: Iterable[int] = ()) -> tuple[int, IngestResult] | None:
+    """Claim the oldest notification nobody has tried yet and process it (one transaction, as above); ``None`` when
+    there is none. Rows another worker holds are skipped (``SKIP LOCKED``), so drains run side by side; rows that
+    failed once belong to their retry task, and ``skip`` leaves out the ones this caller already tried."""
+    with transaction.atomic():
         notification = (
-            InboundNotification.objects.select_for_update(of=("self",))
-            .select_related("channel_account", "tenant")
-            .filter(pk=notification_id, processed_at__isnull=True)
+            _pending_notifications(skip_locked=True)
+            .filter(attempts=0)
+            .exclude(pk__in=list(skip))
+            .order_by("received_at", "pk")
             .first()
         )
         if notification is None:
             return None
-        account = _resolved_from_row(notification)
-        batch = whatsapp.parse_payload(notification.body.encode("utf-8"))
-        messages = [m for m in batch.messages if m.account_external_id == account.external_id]
-        statuses = [s for s in batch.statuses if s.account_external_id == account.external_id]
-        result = IngestResult()
-        recorded = inbound_record(account=account, messages=messages)
-        result.messages = len(recorded.created)
-        result.flagged = recorded.flagged
-        result.duplicates = recorded.duplicates
-        # Statuses only move forward, so their order is free: take message rows in one order (no deadlocks).
-        for update in sorted(statuses, key=lambda s: s.provider_message_id):
-            message_status_apply(account=account, update=update)
-            result.statuses += 1
-        InboundNotification.objects.filter(pk=notification.pk).update(
-            processed_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
-        )
-    if result.duplicates:
-        webhook_duplicates_total.labels(channel=account.channel).inc(result.duplicates)
-    logger.info("inbound_notification_processed", notification_id=notification_id, **result.as_dict())
+        try:
+            result = _notification_record(notification)
+        except Exception as exc:  # rolled back; the caller records it on the row
+            raise NotificationFailed(notification.pk) from exc
+    _notification_done(notification, result)
+    return notification.pk, result
+
+
+class NotificationFailed(Exception):
+    """Processing notification ``notification_id`` raised ``__cause__`` (its transaction was rolled back)."""
+
+    def __init__(self, notification_id: int) -> None:
+        super().__init__(f"notification {notification_id} failed")
+        self.notification_id = notification_id
+
+
+def _pending_notifications(*, skip_locked: bool = False):
+    return (
+        InboundNotification.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("channel_account", "tenant")
+        .filter(processed_at__isnull=True)
+    )
+
+
+def _notification_record(notification: InboundNotification) -> IngestResult:
+    """The work on one locked, unprocessed notification, inside the caller's transaction."""
+    account = _resolved_from_row(notification)
+    batch = whatsapp.parse_payload(notification.body.encode("utf-8"))
+    messages = [m for m in batch.messages if m.account_external_id == account.external_id]
+    statuses = [s for s in batch.statuses if s.account_external_id == account.external_id]
+    result = IngestResult()
+    recorded = inbound_record(account=account, messages=messages)
+    result.messages = len(recorded.created)
+    result.flagged = recorded.flagged
+    result.duplicates = recorded.duplicates
+    # Statuses only move forward, so their order is free: take message rows in one order (no deadlocks).
+    for update in sorted(statuses, key=lambda s: s.provider_message_id):
+        message_status_apply(account=account, update=update)
+        result.statuses += 1
+    InboundNotification.objects.filter(pk=notification.pk).update(
+        processed_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
+    )
     return result
+
+
+def _notification_done(notification: InboundNotification, result: IngestResult) -> None:
+    if result.duplicates:
+        webhook_duplicates_total.labels(channel=notification.channel).inc(result.duplicates)
+    logger.info("inbound_notification_processed", notification_id=notification.pk, **result.as_dict())
 
 
 def inbound_notification_failed(*, notification_id: int, error: BaseException) -> None:

@@ -2,8 +2,16 @@ from __future__ import annotations
 
 import structlog
 from celery import shared_task
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from channels_gateway.services import inbound_notification_failed, inbound_notification_process, outbound_send
+from channels_gateway.services import (
+    NotificationFailed,
+    inbound_drain_started,
+    inbound_notification_failed,
+    inbound_notification_process,
+    inbound_notification_process_next,
+    outbound_send,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -49,6 +57,47 @@ def process_inbound_notifications(self, notification_ids: list[int]) -> int:
         countdown = min(5 * 2**self.request.retries, 600)
         raise self.retry(args=(failed,), exc=last_error, countdown=countdown)
     return processed
+
+
+DRAIN_BATCH = 200  # notifications one drain handles before it hands over to a fresh task (other work gets a turn)
+FAILED_RETRY_COUNTDOWN = 5.0  # seconds before a notification that failed in a drain is tried again, by its own task
+
+
+@shared_task(bind=True, acks_late=True, name="channels_gateway.drain_notifications")
+def drain_inbound_notifications(self, limit: int = DRAIN_BATCH) -> int:
+    """Process stored webhook notifications, oldest first, until none is left (the webhook wakes one drain per
+    burst instead of publishing a task per request). Several drains may run at once: each claims rows with
+    ``SKIP LOCKED``. A notification that fails keeps its error on the row and is retried with backoff by
+    ``process_inbound_notifications``; the drain goes on with the next one."""
+    inbound_drain_started()
+    processed = 0
+    tried: list[int] = []
+    while processed < limit:
+        try:
+            claimed = inbound_notification_process_next(skip=tried)
+        except NotificationFailed as failure:
+            if self.request.is_eager:  # inline (tests, ``make run``): fail loudly, as the per-notification task does
+                raise failure.__cause__ from None
+            _hand_to_retry(failure)
+            tried.append(failure.notification_id)
+            continue
+        if claimed is None:
+            return processed
+        tried.append(claimed[0])
+        processed += 1
+    drain_inbound_notifications.delay(limit)  # more may be waiting: a new task, behind what else is queued
+    return processed
+
+
+def _hand_to_retry(failure: NotificationFailed) -> None:
+    error = failure.__cause__ or failure
+    notification_id = failure.notification_id
+    logger.error("inbound_notification_failed", notification_id=notification_id, exc_info=error)
+    inbound_notification_failed(notification_id=notification_id, error=error)
+    try:
+        process_inbound_notifications.apply_async(([notification_id],), countdown=FAILED_RETRY_COUNTDOWN)
+    except KombuOperationalError:  # the row stays unprocessed with its error: the beat sweep re-enqueues it
+        logger.exception("inbound_notification_retry_enqueue_failed", notification_id=notification_id)
 
 
 @shared_task(name="channels_gateway.reprocess_stuck_notifications")

@@ -49,6 +49,8 @@ WHATSAPP_SEND_MAX_RETRIES = env_int("WHATSAPP_SEND_MAX_RETRIES", 5)
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024)
 # Messages per guest per minute answered by the bot; the excess is stored and flagged, never answered.
 GUEST_FLOOD_MAX_PER_MINUTE = env_int("GUEST_FLOOD_MAX_PER_MINUTE", 20)
+# Webhook requests wake one notification drain per burst; a lost drain message delays rows by at most this long.
+INBOUND_DRAIN_WAKE_SECONDS = env_int("INBOUND_DRAIN_WAKE_SECONDS", 30)
 
 PMS_TYPE = env_str("PMS_TYPE", "mock")
 if PMS_TYPE not in ("mock", "qloapps"):
@@ -281,6 +283,8 @@ OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "hotel-agent")
 
 # --- tenant resolution ---------------------------------------------------------------------------------------
 TENANT_RESOLUTION_CACHE_TTL = env_int("TENANT_RESOLUTION_CACHE_TTL", 300)
+# Per-process memo in front of that cache (0 = off): another process's account change is seen within this many s.
+TENANT_RESOLUTION_LOCAL_TTL = env_int("TENANT_RESOLUTION_LOCAL_TTL", 5)
 
 # --- conversation processing ---------------------------------------------------------------------------------
 CONVERSATION_LOCK_TIMEOUT_SECONDS = env_int("CONVERSATION_LOCK_TIMEOUT_SECONDS", 60)

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
 
+from hotel_agent.memo import LocalMemo
 from tenants.metrics import tenant_resolution_total
 from tenants.models import (
     CHANNEL_CREDENTIAL_KEYS,
@@ -50,6 +51,24 @@ def _cache_key(channel: str, external_id: str) -> str:
     return f"tenants:resolve:v1:{channel}:{external_id}"
 
 
+# Per-process memo in front of the shared cache: every webhook resolves its account, and a Redis GET plus an unpickle
+# cost more than the rest of the lookup. Another process's change is seen here within
+# ``TENANT_RESOLUTION_LOCAL_TTL`` seconds; this process's own changes (and the tests') forget at once.
+_local: LocalMemo[ResolvedAccount | str] = LocalMemo(max_entries=4096)
+
+_HIT = tenant_resolution_total.labels(result="hit")
+_UNKNOWN = tenant_resolution_total.labels(result="unknown")
+
+
+def _remember_locally(key: str, value: ResolvedAccount | str) -> None:
+    _local.put(key, value, min(settings.TENANT_RESOLUTION_LOCAL_TTL, settings.TENANT_RESOLUTION_CACHE_TTL))
+
+
+def tenant_resolution_local_clear() -> None:
+    """Forget this process's memo (tests; the shared cache is left alone)."""
+    _local.clear()
+
+
 def tenant_resolve(*, channel: str, external_id: str) -> ResolvedAccount | None:
     """Map (channel, external id) to an active tenant's account; ``None`` when unknown or inactive.
 
@@ -57,12 +76,16 @@ def tenant_resolve(*, channel: str, external_id: str) -> ResolvedAccount | None:
     invalidate the entry (``tenants.receivers``).
     """
     key = _cache_key(channel, external_id)
-    cached = cache.get(key)
+    cached = _local.get(key, None)
+    if cached is None:
+        cached = cache.get(key)
+        if cached is not None:
+            _remember_locally(key, cached)
     if cached is not None:
         if cached == _MISSING:
-            tenant_resolution_total.labels(result="unknown").inc()
+            _UNKNOWN.inc()
             return None
-        tenant_resolution_total.labels(result="hit").inc()
+        _HIT.inc()
         return cached
 
     account = ChannelAccount.objects.select_related("tenant").filter(channel=channel, external_id=external_id).first()
@@ -70,6 +93,7 @@ def tenant_resolve(*, channel: str, external_id: str) -> ResolvedAccount | None:
         result = "unknown" if account is None else "inactive"
         tenant_resolution_total.labels(result=result).inc()
         cache.set(key, _MISSING, settings.TENANT_RESOLUTION_CACHE_TTL)
+        _remember_locally(key, _MISSING)
         logger.info("tenant_resolution_failed", channel=channel, external_id=external_id, result=result)
         return None
 
@@ -84,12 +108,19 @@ def tenant_resolve(*, channel: str, external_id: str) -> ResolvedAccount | None:
         credentials={k: v for k, v in (account.credentials or {}).items() if isinstance(v, str) and v},
     )
     cache.set(key, resolved, settings.TENANT_RESOLUTION_CACHE_TTL)
+    _remember_locally(key, resolved)
     tenant_resolution_total.labels(result="miss").inc()
     return resolved
 
 
 def tenant_resolution_invalidate(*, channel: str, external_id: str) -> None:
-    transaction.on_commit(lambda: cache.delete(_cache_key(channel, external_id)))
+    key = _cache_key(channel, external_id)
+
+    def forget() -> None:
+        _local.discard(key)
+        cache.delete(key)
+
+    transaction.on_commit(forget)  # not before: a rolled-back change must not be cached by a reader meanwhile
 
 
 def tenant_resolution_invalidate_tenant(*, tenant: Tenant) -> None:

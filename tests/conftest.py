@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from hotel_agent.celery import app as celery_app
 from tenants.flags import flags_local_cache_clear
+from tenants.services import tenant_resolution_local_clear
 from tests.factories import ChannelAccountFactory, TenantFactory
 
 REAL_REDIS = bool(os.environ.get("REDIS_URL"))
@@ -25,6 +26,7 @@ def _isolated_cache_and_eager_celery(request):
     """Each test starts with an empty cache and, unless marked ``e2e``, runs Celery tasks in-process."""
     cache.clear()
     flags_local_cache_clear()
+    tenant_resolution_local_clear()
     eager = "e2e" not in request.keywords
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = eager
@@ -33,6 +35,7 @@ def _isolated_cache_and_eager_celery(request):
     celery_app.conf.task_always_eager = previous
     cache.clear()
     flags_local_cache_clear()
+    tenant_resolution_local_clear()
 
 
 @pytest.fixture

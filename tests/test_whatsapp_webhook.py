@@ -755,18 +755,23 @@ def test_request_stores_the_notification_and_processes_it_only_on_commit(
 def test_broker_outage_still_answers_200_and_keeps_the_notification(whatsapp_account, deliver, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from channels_gateway.tasks import process_inbound_notifications
+    from channels_gateway.tasks import drain_inbound_notifications
+
+    attempts = []
 
     def refuse(*args, **kwargs):
+        attempts.append(args)
         raise OperationalError("broker down")
 
-    monkeypatch.setattr(process_inbound_notifications, "delay", refuse)
+    monkeypatch.setattr(drain_inbound_notifications, "delay", refuse)
 
-    delivery = deliver(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")]))
+    first = deliver(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola", message_id="w.1")]))
+    second = deliver(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola", message_id="w.2")]))
 
-    assert delivery.status_code == 200  # stored durably: a 500 would only make Meta redeliver
-    assert InboundNotification.objects.filter(processed_at__isnull=True).count() == 1
+    assert first.status_code == second.status_code == 200  # stored durably: a 500 would only make Meta redeliver
+    assert InboundNotification.objects.filter(processed_at__isnull=True).count() == 2
     assert Message.objects.count() == 0
+    assert len(attempts) == 2  # the failed wake was given back: the next request tried to wake a drain again
 
 
 def test_failed_processing_is_recorded_retried_and_reprocessable(

@@ -201,12 +201,25 @@ def _storable(value: Any) -> Any:
     return value
 
 
+# What can decode to a string the databases refuse: a NUL byte (also what UTF-16/32 bodies have), a ``\u0000`` or
+# surrogate escape, or UTF-8 bytes of a surrogate (``json.loads`` decodes bytes with ``surrogatepass``). Raw control
+# characters are invalid JSON. A body without any of them decodes to storable strings as it is; a false alarm (an
+# escaped backslash before ``u0000``, say) only costs the walk.
+_MAYBE_UNSTORABLE = re.compile(rb"\x00|\\u0000|\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def _needs_storable_pass(body: bytes) -> bool:
+    return _MAYBE_UNSTORABLE.search(body) is not None
+
+
 def load_json(body: bytes) -> Any:
     """Decode a provider body. Raises ``PayloadError`` for anything that is not plain, storable JSON."""
     try:
         data = json.loads(body, parse_float=_finite_float, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise PayloadError("body is not valid JSON") from exc
+    if not _needs_storable_pass(body):
+        return data
     try:
         return _storable(data)
     except RecursionError as exc:
@@ -214,7 +227,11 @@ def load_json(body: bytes) -> Any:
 
 
 def parse_payload(body: bytes) -> ParsedBatch:
-    data = load_json(body)
+    return parse_document(load_json(body))
+
+
+def parse_document(data: Any) -> ParsedBatch:
+    """``parse_payload`` for a body already decoded by ``load_json``."""
     _require(isinstance(data, dict), "body must be a JSON object")
     _require(data.get("object") == "whatsapp_business_account", "object must be whatsapp_business_account")
     entries = data.get("entry")
@@ -259,6 +276,11 @@ def account_ids_in(body: bytes) -> set[str] | None:
         data = load_json(body)
     except PayloadError:
         return None
+    return account_ids_of(data)
+
+
+def account_ids_of(data: Any) -> set[str]:
+    """``account_ids_in`` for a body already decoded by ``load_json``."""
     ids: set[str] = set()
     if isinstance(data, dict) and isinstance(data.get("entry"), list):
         for entry in data["entry"]:
