@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -198,24 +199,51 @@ def _execute_returning_ids(sql: str, params: list[object]) -> list[int]:
 # that look has its request set the key again and wake another drain; a row committed before it is found. The key
 # expires on its own (a lost drain message delays rows by at most ``INBOUND_DRAIN_WAKE_SECONDS``), and the beat sweep
 # re-enqueues whatever is still unprocessed after minutes.
+#
+# Coalescing (``INBOUND_WAKE_COALESCE_SECONDS`` = C, off when Celery runs inline): a process that saw the key in
+# place at time t skips the Redis call for rows it commits before t + C, and every drain, once it finds nothing,
+# waits ``drain_linger_seconds()`` (> C) and looks once more before it ends. The key seen at t belongs to a drain that
+# gives it back at some t' ≥ t; that drain's last look comes after t' + linger > t + C, so it finds those rows.
 _DRAIN_WAKE_KEY = "gateway:inbound:drain-wanted:v1"
+_wake_seen_at = float("-inf")  # this process's last moment the key was known to be in place
+
+
+def _coalesce_seconds() -> float:
+    from hotel_agent.celery import app
+
+    return 0.0 if app.conf.task_always_eager else max(0.0, settings.INBOUND_WAKE_COALESCE_SECONDS)
+
+
+def drain_linger_seconds() -> float:
+    """How long a drain that found nothing waits before its last look (0: it ends at once)."""
+    coalesce = _coalesce_seconds()
+    return 2 * coalesce if coalesce else 0.0
 
 
 def inbound_drain_wake() -> None:
     """Make sure a drain will run after this point (called once a notification row is committed)."""
     from channels_gateway.tasks import drain_inbound_notifications
 
+    global _wake_seen_at
+    checked_at = time.monotonic()
+    if checked_at - _wake_seen_at < _coalesce_seconds():
+        return  # the key was in place moments ago: its drain's last look is still to come
     try:
-        if not cache.add(_DRAIN_WAKE_KEY, 1, settings.INBOUND_DRAIN_WAKE_SECONDS):
-            return  # a drain is queued and has not started looking yet: it will see the row
+        added = cache.add(_DRAIN_WAKE_KEY, 1, settings.INBOUND_DRAIN_WAKE_SECONDS)
     except Exception:  # cache down: publish anyway (a spare drain is a no-op)
         logger.exception("inbound_drain_wake_cache_failed")
+        added = True
+    else:
+        _wake_seen_at = checked_at
+    if not added:
+        return  # a drain is queued and has not started looking yet: it will see the row
     try:
         drain_inbound_notifications.delay()
     except KombuOperationalError:
         # The row is committed: a broker outage loses nothing (the beat sweep and ``reprocess_inbound`` pick it up),
         # so it must not turn Meta's 200 into a 500 and a redelivery storm. The next request tries again.
         logger.exception("inbound_drain_enqueue_failed")
+        _wake_seen_at = float("-inf")
         inbound_drain_started()
 
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import time
+
 import structlog
 from celery import shared_task
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from channels_gateway.services import (
     NotificationFailed,
+    drain_linger_seconds,
     inbound_drain_started,
     inbound_notification_failed,
     inbound_notification_process,
@@ -70,6 +73,7 @@ def drain_inbound_notifications(self, limit: int = DRAIN_BATCH) -> int:
     ``SKIP LOCKED``. A notification that fails keeps its error on the row and is retried with backoff by
     ``process_inbound_notifications``; the drain goes on with the next one."""
     inbound_drain_started()
+    linger = drain_linger_seconds()
     processed = 0
     tried: list[int] = []
     while processed < limit:
@@ -82,7 +86,11 @@ def drain_inbound_notifications(self, limit: int = DRAIN_BATCH) -> int:
             tried.append(failure.notification_id)
             continue
         if claimed is None:
-            return processed
+            if linger <= 0:
+                return processed
+            time.sleep(linger)  # one last look later: rows whose wake was coalesced away (services)
+            linger = 0.0
+            continue
         tried.append(claimed[0])
         processed += 1
     drain_inbound_notifications.delay(limit)  # more may be waiting: a new task, behind what else is queued

@@ -51,6 +51,8 @@ WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024)
 GUEST_FLOOD_MAX_PER_MINUTE = env_int("GUEST_FLOOD_MAX_PER_MINUTE", 20)
 # Webhook requests wake one notification drain per burst; a lost drain message delays rows by at most this long.
 INBOUND_DRAIN_WAKE_SECONDS = env_int("INBOUND_DRAIN_WAKE_SECONDS", 30)
+# A process that saw a drain wanted this long ago skips the Redis call; drains wait twice this before they end.
+INBOUND_WAKE_COALESCE_SECONDS = env_float("INBOUND_WAKE_COALESCE_SECONDS", 0.05)
 
 PMS_TYPE = env_str("PMS_TYPE", "mock")
 if PMS_TYPE not in ("mock", "qloapps"):

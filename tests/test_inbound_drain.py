@@ -331,3 +331,58 @@ def test_plain_bodies_skip_the_string_walk(monkeypatch):
     assert walked == []
     whatsapp.load_json(b'{"a": "x\\u0000"}')
     assert len(walked) == 1
+
+
+# --- coalescing the wake when Celery runs in workers ------------------------------------------------------------
+@pytest.fixture
+def workers_mode(monkeypatch, settings):
+    """Celery as in production (not inline), coalescing at 50 ms, and a clock the test moves."""
+    from hotel_agent.celery import app
+
+    app.conf.task_always_eager = False  # the autouse fixture in conftest puts it back
+    settings.INBOUND_WAKE_COALESCE_SECONDS = 0.05
+    monkeypatch.setattr(services, "_wake_seen_at", float("-inf"))
+    now = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: now[0])
+    return now
+
+
+def test_a_process_that_just_saw_the_key_skips_the_redis_call(whatsapp_account, workers_mode, monkeypatch):
+    woken, cache_calls = [], []
+    real_add = cache.add
+    monkeypatch.setattr(tasks.drain_inbound_notifications, "delay", lambda *a: woken.append(a))
+    monkeypatch.setattr(cache, "add", lambda *a, **k: cache_calls.append(a) or real_add(*a, **k))
+
+    services.inbound_drain_wake()  # sets the key, publishes a drain
+    workers_mode[0] += 0.02
+    services.inbound_drain_wake()  # within the window: no Redis call at all
+    assert (len(cache_calls), len(woken)) == (1, 1)
+
+    workers_mode[0] += 0.04  # 60 ms after the key was seen: ask Redis again (the key is still there: no publish)
+    services.inbound_drain_wake()
+    assert (len(cache_calls), len(woken)) == (2, 1)
+
+
+def test_a_drain_looks_once_more_after_its_linger(whatsapp_account, workers_mode, monkeypatch):
+    """A row committed while the drain waits (its wake coalesced away) is processed by that drain's last look."""
+    sleeps = []
+
+    def a_webhook_arrives_meanwhile(seconds):
+        sleeps.append(seconds)
+        store(whatsapp_account, f"w.late{len(sleeps)}")
+
+    monkeypatch.setattr(tasks.time, "sleep", a_webhook_arrives_meanwhile)
+    store(whatsapp_account, "w.first")
+
+    assert tasks.drain_inbound_notifications.run() == 2
+    assert sleeps == [pytest.approx(0.1)]  # twice the coalescing window, once per drain
+    assert inbound_ids() == ["w.first", "w.late1"]
+
+
+def test_inline_celery_neither_coalesces_nor_lingers(whatsapp_account, monkeypatch, settings):
+    settings.INBOUND_WAKE_COALESCE_SECONDS = 0.05
+    monkeypatch.setattr(tasks.time, "sleep", lambda s: pytest.fail("an inline drain must not wait"))
+
+    assert services.drain_linger_seconds() == 0.0
+    store(whatsapp_account, "w.1")
+    assert tasks.drain_inbound_notifications.run() == 1
