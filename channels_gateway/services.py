@@ -96,7 +96,7 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> AcceptResu
     403), the full shape check (``PayloadError``, 400; nothing stored either way), the account resolution (cached)
     and one INSERT of an ``InboundNotification`` per known account. Messages for an unknown or inactive
     ``phone_number_id`` are logged and counted, never stored or processed. Everything else — duplicates, guests,
-    conversations, flood flags, statuses, events — is ``process_inbound_notifications``'s job.
+    conversations, flood flags, statuses, events — is the drain's job (``drain_inbound_notifications``).
     """
     channel = whatsapp.CHANNEL
     not_json: PayloadError | None = None  # answered 400 once the signature is known to be good (403 first)

@@ -62,7 +62,7 @@ def process_inbound_notifications(self, notification_ids: list[int]) -> int:
     return processed
 
 
-DRAIN_BATCH = 200  # notifications one drain handles before it hands over to a fresh task (other work gets a turn)
+DRAIN_BATCH = 50  # notifications one drain handles before it hands over to a fresh task (queued agent work gets a turn)
 FAILED_RETRY_COUNTDOWN = 5.0  # seconds before a notification that failed in a drain is tried again, by its own task
 
 

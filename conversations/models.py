@@ -360,7 +360,7 @@ class IdempotencyKey(models.Model):
 class InboundNotification(models.Model):
     """A provider notification as received, stored in the webhook's own request before it answers 200: one row per
     channel account the notification names (usually one), written in one statement. Everything else (guests,
-    conversations, messages, flood flags, delivery statuses, events) is done by ``process_inbound_notifications``
+    conversations, messages, flood flags, delivery statuses, events) is done by ``drain_inbound_notifications``
     from this row, so nothing a guest sent is lost if the worker or the broker is down; a row still unprocessed
     after a while is shown in the admin and picked up again by ``manage.py reprocess_inbound``.
 
