@@ -21,7 +21,6 @@ seed's rule against import cycles) and this module can be imported before the ap
 from __future__ import annotations
 
 import difflib
-import threading
 import time
 from typing import TYPE_CHECKING, Literal, TypedDict
 
@@ -31,6 +30,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import Error as DatabaseError
 from django.db import transaction
+
+from hotel_agent.memo import LocalMemo
 
 if TYPE_CHECKING:
     from tenants.models import FeatureFlag, Tenant
@@ -81,8 +82,7 @@ class UnknownFlag(ValueError):
         super().__init__(f'Unknown flag "{name}"{hint}.')
 
 
-_memo: dict[tuple[str, int | None], tuple[float, bool]] = {}
-_memo_lock = threading.Lock()
+_memo: LocalMemo[bool] = LocalMemo(max_entries=_MEMO_MAX_ENTRIES, clock=lambda: _clock())
 _clock = time.monotonic  # patched by tests
 
 
@@ -181,20 +181,11 @@ def _read(name: str, tenant_id: int | None) -> tuple[bool, bool]:
 
 
 def _memo_get(key: tuple[str, int | None]) -> bool | None:
-    hit = _memo.get(key)
-    if hit is not None and hit[0] > _clock():
-        return hit[1]
-    return None
+    return _memo.get(key, None)
 
 
 def _memo_put(key: tuple[str, int | None], value: bool) -> None:
-    seconds = _memo_seconds()
-    if seconds <= 0:
-        return
-    with _memo_lock:
-        if len(_memo) >= _MEMO_MAX_ENTRIES:
-            _memo.clear()
-        _memo[key] = (_clock() + seconds, value)
+    _memo.put(key, value, _memo_seconds())
 
 
 def flag_enabled(name: str, *, tenant: Tenant | int | None = None) -> bool:
@@ -228,8 +219,7 @@ async def aflag_enabled(name: str, *, tenant: Tenant | int | None = None) -> boo
 # --- writes -----------------------------------------------------------------------------------------------------
 def flags_local_cache_clear() -> None:
     """Forget this process's memo (tests; the Django cache is left alone)."""
-    with _memo_lock:
-        _memo.clear()
+    _memo.clear()
 
 
 def _drop_cached(name: str, tenant_id: int | None) -> None:
