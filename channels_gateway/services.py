@@ -216,8 +216,7 @@ def _coalesce_seconds() -> float:
 
 def drain_linger_seconds() -> float:
     """How long a drain that found nothing waits before its last look (0: it ends at once)."""
-    coalesce = _coalesce_seconds()
-    return 2 * coalesce if coalesce else 0.0
+    return 2 * _coalesce_seconds()
 
 
 def inbound_drain_wake() -> None:

@@ -12,9 +12,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-V = TypeVar("V")
-
-_ABSENT = object()
+V = TypeVar("V")  # never None: ``get`` answers None for a miss
 
 
 class LocalMemo(Generic[V]):
@@ -24,12 +22,12 @@ class LocalMemo(Generic[V]):
         self._entries: dict[Hashable, tuple[float, V]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, default: object = _ABSENT) -> V | object:
-        """The value stored under ``key`` while fresh, else ``default`` (``LocalMemo.MISS`` when not given)."""
+    def get(self, key: Hashable) -> V | None:
+        """The value stored under ``key`` while fresh, else ``None``."""
         hit = self._entries.get(key)
         if hit is not None and hit[0] > self.clock():
             return hit[1]
-        return self.MISS if default is _ABSENT else default
+        return None
 
     def put(self, key: Hashable, value: V, seconds: float) -> None:
         if seconds <= 0:
@@ -46,5 +44,3 @@ class LocalMemo(Generic[V]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-    MISS = _ABSENT

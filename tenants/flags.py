@@ -181,7 +181,7 @@ def _read(name: str, tenant_id: int | None) -> tuple[bool, bool]:
 
 
 def _memo_get(key: tuple[str, int | None]) -> bool | None:
-    return _memo.get(key, None)
+    return _memo.get(key)
 
 
 def _memo_put(key: tuple[str, int | None], value: bool) -> None:

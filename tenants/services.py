@@ -76,7 +76,7 @@ def tenant_resolve(*, channel: str, external_id: str) -> ResolvedAccount | None:
     invalidate the entry (``tenants.receivers``).
     """
     key = _cache_key(channel, external_id)
-    cached = _local.get(key, None)
+    cached = _local.get(key)
     if cached is None:
         cached = cache.get(key)
         if cached is not None:
