@@ -135,6 +135,14 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameter binding: values travel apart from the SQL (no client-side quoting of every value), and
+    # psycopg prepares a statement once it has run ``DB_PREPARE_THRESHOLD`` times on a connection (the webhook's
+    # INSERT, the drain's queries), so PostgreSQL parses and plans it once. ``DB_PREPARE_THRESHOLD=off`` for a
+    # transaction-mode pooler that cannot keep prepared statements (PgBouncer < 1.21 or max_prepared_statements = 0).
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["server_side_binding"] = env_bool("DB_SERVER_SIDE_BINDING", True)
+    _prepare = env_str("DB_PREPARE_THRESHOLD", "5").strip().lower()
+    _db_options["prepare_threshold"] = None if _prepare in ("", "off", "none") else env_int("DB_PREPARE_THRESHOLD", 5)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
