@@ -141,8 +141,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # transaction-mode pooler that cannot keep prepared statements (PgBouncer < 1.21 or max_prepared_statements = 0).
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options["server_side_binding"] = env_bool("DB_SERVER_SIDE_BINDING", True)
-    _prepare = env_str("DB_PREPARE_THRESHOLD", "5").strip().lower()
-    _db_options["prepare_threshold"] = None if _prepare in ("", "off", "none") else env_int("DB_PREPARE_THRESHOLD", 5)
+    _prepare_off = env_str("DB_PREPARE_THRESHOLD").strip().lower() in ("off", "none")
+    _db_options["prepare_threshold"] = None if _prepare_off else env_int("DB_PREPARE_THRESHOLD", 5)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}

@@ -96,3 +96,31 @@ def test_placeholders_are_recognised(value):
 )
 def test_generated_secrets_are_not_placeholders(value):
     assert not is_placeholder(value)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "True 5"),
+        ({"DB_PREPARE_THRESHOLD": "off"}, "True None"),
+        ({"DB_PREPARE_THRESHOLD": "0", "DB_SERVER_SIDE_BINDING": "false"}, "False 0"),
+    ],
+)
+def test_postgres_binding_and_prepared_statements_come_from_the_environment(env, expected):
+    code = "from django.conf import settings as s; o = s.DATABASES['default']['OPTIONS']; "
+    code += "print(o['server_side_binding'], o['prepare_threshold'])"
+    result = run_manage(
+        "shell", "-c", code, env={"DJANGO_ENV": "development", **env, "DATABASE_URL": "postgres://u@db.invalid:5432/x"}
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_a_bad_prepare_threshold_is_refused_with_its_name():
+    result = run_manage(
+        "check", env={"DJANGO_ENV": "development", "DB_PREPARE_THRESHOLD": "often", "DATABASE_URL": "postgres://u@h/x"}
+    )
+
+    assert result.returncode != 0
+    assert "DB_PREPARE_THRESHOLD" in result.stderr
