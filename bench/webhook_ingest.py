@@ -60,7 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default 10)")
     ap.add_argument("--rate", type=float, default=300.0, help="fixed-rate phase, requests/s (default 300)")
     ap.add_argument("--concurrency", type=int, default=16, help="flat-out phase connections (default 16)")
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn sync workers (default: production's, gunicorn.conf.py's 2 × CPUs + 1)",
+    )
     ap.add_argument("--procs", type=int, default=2, help="load generator processes (default 2)")
     ap.add_argument("--with-worker", action="store_true", help="also run a Celery worker consuming the queue")
     ap.add_argument("--db", choices=("auto", "postgres", "sqlite"), default="auto")
@@ -103,7 +108,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-conf", action="store_true", help="ignore gunicorn.conf.py even if it exists")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs, SQLite file)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        ap.error("--workers must be at least 1")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,6 +92,9 @@ class Bench:
         log(f"database: {self.backend['database']}; cache: {self.backend['cache']}; broker: {self.backend['broker']}")
         self.multiproc_dir = self.tmp / "prometheus"
         self.multiproc_dir.mkdir()
+        if a.workers is None:
+            a.workers = self.production_workers()
+            log(f"gunicorn workers: {a.workers}, as gunicorn.conf.py sets them in production (GUNICORN_WORKERS unset)")
         env = server_env(
             database_url=db_url,
             redis_url=redis_url,
@@ -107,6 +110,21 @@ class Bench:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [a.pythonpath, env.get("PYTHONPATH", "")]))
         self.env = env
         self.manage = Manage(ROOT, self.python, env, timeout=180, label_args=None)
+
+    def production_workers(self) -> int:
+        """The worker count production gets on this machine: ``gunicorn.conf.py``'s own default with
+        ``GUNICORN_WORKERS``/``WEB_CONCURRENCY`` unset (2 × usable CPUs + 1), read by running that file."""
+        conf = ROOT / "gunicorn.conf.py"
+        if not conf.exists() or self.args.no_conf:
+            return 2 * max(1, len(os.sched_getaffinity(0))) + 1
+        env = {k: v for k, v in os.environ.items() if k not in ("GUNICORN_WORKERS", "WEB_CONCURRENCY")}
+        code = "import runpy, sys; print(runpy.run_path(sys.argv[1])['workers'])"
+        out = subprocess.run(
+            [self.python, "-c", code, str(conf)], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        if out.returncode != 0 or not out.stdout.strip().isdigit():
+            raise BenchError(f"could not read the worker count from {conf.name}: {out.stderr.strip()[-300:]}")
+        return int(out.stdout.strip())
 
     def prepare_database(self) -> None:
         migrate(self.manage, PG_DB, PG_BENCH_URL, log, log_drop=True)
