@@ -155,11 +155,13 @@ def analyze(database_url: str, log: Callable[[str], None]) -> None:
     if database_url.startswith("postgres"):
         import psycopg
 
+        statement = "VACUUM ANALYZE"
         with psycopg.connect(database_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
+            conn.execute(statement)
     else:
         import sqlite3
 
+        statement = "ANALYZE"
         with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn:
-            conn.execute("ANALYZE")
-    log(f"{'VACUUM ANALYZE' if database_url.startswith('postgres') else 'ANALYZE'} done in {time.monotonic() - t:.1f}s")
+            conn.execute(statement)
+    log(f"{statement} done in {time.monotonic() - t:.1f}s")
