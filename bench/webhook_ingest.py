@@ -31,6 +31,7 @@ import json
 import math
 import os
 import signal
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -83,6 +84,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for /health/ready")
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between phases (default 1)")
     ap.add_argument(
+        "--pairs",
+        type=int,
+        default=4,
+        help="after the phases, N pairs of short flat-out slices webhook/trivial in alternating order; the ratio "
+        "target is judged on their median (default 4; 0 = judge the single flat-out phases)",
+    )
+    ap.add_argument("--pair-duration", type=float, default=3.0, help="seconds per interleaved slice (default 3)")
+    ap.add_argument(
         "--wsgi-app", default=DEFAULT_WSGI_APP, help="WSGI app for gunicorn (A/B a candidate; default the project's)"
     )
     ap.add_argument(
@@ -111,7 +120,48 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         ap.error("--workers must be at least 1")
+    if args.pairs < 0 or args.pair_duration <= 0:
+        ap.error("--pairs must be >= 0 and --pair-duration > 0")
     return args
+
+
+REPORTED_ARGS = (
+    "duration", "rate", "concurrency", "workers", "procs", "with_worker", "request_timeout", "client", "pairs",
+    "pair_duration",
+)  # fmt: skip
+
+
+def run_pairs(bench: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Short flat-out slices of the webhook and the trivial view, alternating which goes first. On a shared VM the
+    CPU available to the bench drifts by tens of percent over minutes; two phases run ~30 s apart measure that drift
+    as much as the code, while each pair here is measured within a few seconds, and the median of the pairs' ratios
+    is what the target is judged on."""
+    out = []
+    for k in range(args.pairs):
+        order = ("webhook", "live") if k % 2 == 0 else ("live", "webhook")
+        got: dict[str, dict[str, Any]] = {}
+        for target in order:
+            time.sleep(args.pause)
+            bench.settle()
+            if args.quiet_wait > 0:
+                bench.wait_quiet(min(args.quiet_wait, 15.0))
+            got[target] = bench.run_phase(f"pair{k}_{target}", target, "flat", duration=args.pair_duration)
+        w, lv = got["webhook"], got["live"]
+        ratio = w["achieved_rps"] / lv["achieved_rps"] if lv["achieved_rps"] else math.nan
+        log(f"pair {k + 1}/{args.pairs} ({' then '.join(order)}): webhook {w['achieved_rps']} req/s, trivial "
+            f"{lv['achieved_rps']} req/s, ratio {ratio:.3f}")  # fmt: skip
+        out.append(
+            {
+                "index": k,
+                "order": list(order),
+                "webhook_rps": w["achieved_rps"],
+                "live_rps": lv["achieved_rps"],
+                "ratio": round(ratio, 4),
+                "errors": w["errors"] + lv["errors"],
+                "other_load_cores": max(w["other_load_cores"], lv["other_load_cores"]),
+            }
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                         phases[name] = r
                     if r["other_load_cores"] <= QUIET_CORES:
                         break
+        pairs = run_pairs(bench, args) if args.only == "all" and args.pairs else []
         if args.with_worker:
             time.sleep(1)
         after = bench.counts()
@@ -189,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         return phases.get(name, {}).get(key, math.nan)
 
     ratio = get("webhook_flat", "achieved_rps") / get("live_flat", "achieved_rps")
+    pair_ratios = sorted(p["ratio"] for p in pairs if not math.isnan(p["ratio"]))
+    pair_median = statistics.median(pair_ratios) if pair_ratios else math.nan
+    judged = pair_median if pair_ratios else ratio
+    for p in pairs:
+        if p["other_load_cores"] > QUIET_CORES:
+            notes.append(f"pair {p['index']}: other processes used {p['other_load_cores']} cores (pessimistic)")
 
     def server_cpu(name: str) -> float:  # ms of server-side CPU (web + database + cache) per request
         per = phases.get(name, {}).get("server_cpu_ms_per_req", {})
@@ -226,15 +283,16 @@ def main(argv: list[str] | None = None) -> int:
         "backend": bench.backend,
         "tenant_setup": bench.setup_method,
         "analyzed": not args.no_analyze,
-        "config": {
-            k: getattr(args, k)
-            for k in ("duration", "rate", "concurrency", "workers", "procs", "with_worker", "request_timeout", "client")
-        },
+        "config": {k: getattr(args, k) for k in REPORTED_ARGS},
         "phases": phases,
+        "pairs": pairs,
         "targets": {
             "ratio": round(ratio, 3),
             "ratio_target": TARGET_RATIO,
-            "ratio_result": "PASS" if ratio >= TARGET_RATIO else "MISS",
+            "ratio_interleaved_median": round(pair_median, 3),
+            "ratio_interleaved": [round(r, 3) for r in pair_ratios],
+            "ratio_judged_on": "interleaved median" if pair_ratios else "single flat-out phases",
+            "ratio_result": "PASS" if judged >= TARGET_RATIO else "MISS",
             "cpu_ratio": round(cpu_ratio, 3),
             "server_cpu_ms_per_webhook": round(server_cpu("webhook_flat"), 2),
             "server_cpu_ms_per_live": round(server_cpu("live_flat"), 2),
