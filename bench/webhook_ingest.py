@@ -65,7 +65,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=None,
-        help="gunicorn sync workers (default: production's, gunicorn.conf.py's 2 × CPUs + 1)",
+        help="gunicorn workers (default: production's, gunicorn.conf.py's 2 × CPUs + 1)",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker; > 1 serves with the gthread worker class (default 1: sync workers)",
     )
     ap.add_argument("--procs", type=int, default=2, help="load generator processes (default 2)")
     ap.add_argument("--with-worker", action="store_true", help="also run a Celery worker consuming the queue")
@@ -120,6 +126,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         ap.error("--workers must be at least 1")
+    if args.threads < 1:
+        ap.error("--threads must be at least 1")
     if args.pairs < 0 or args.pair_duration <= 0:
         ap.error("--pairs must be >= 0 and --pair-duration > 0")
     return args

@@ -14,3 +14,10 @@ outbound_messages_total = Counter(
     "Outbound send attempts by channel and result (sent, retry, failed).",
     ["channel", "result"],
 )
+# Rows / statements is the webhook INSERT's group-commit batch size (1 with sync workers or a quiet server).
+inbound_insert_statements_total = Counter(
+    "inbound_insert_statements_total", "INSERT statements that stored webhook notifications (group commits)."
+)
+inbound_insert_rows_total = Counter(
+    "inbound_insert_rows_total", "Webhook notification rows stored by those statements."
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import random
@@ -21,7 +22,14 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from channels_gateway.adapters import whatsapp
 from channels_gateway.adapters.registry import sender_for
-from channels_gateway.metrics import outbound_messages_total, webhook_duplicates_total, webhook_rejected_total
+from channels_gateway.group_insert import GroupInsert
+from channels_gateway.metrics import (
+    inbound_insert_rows_total,
+    inbound_insert_statements_total,
+    outbound_messages_total,
+    webhook_duplicates_total,
+    webhook_rejected_total,
+)
 from channels_gateway.types import OutboundRequest, PayloadError, SendError, SignatureError
 from conversations.models import InboundNotification
 from conversations.services import (
@@ -157,39 +165,63 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> AcceptResu
 
 
 def _notifications_insert(rows: list[InboundNotification]) -> list[int]:
-    """One multi-row INSERT … RETURNING id, in autocommit when no transaction is open (no BEGIN/COMMIT round trips):
-    the request's only write. Raw SQL because it is the hottest statement of the app (the ORM's compilation costs
-    more than the round trip); the columns come from the model, so a rename still fails loudly in the tests."""
-    meta = InboundNotification._meta
-    fields = [meta.get_field(name) for name in ("tenant", "channel_account", "channel", "body", "received_at",
-                                                 "attempts", "last_error")]  # fmt: skip
-    ops = connection.ops
-    now = ops.adapt_datetimefield_value(timezone.now())
-    table, pk = ops.quote_name(meta.db_table), ops.quote_name(meta.pk.column)
-    columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
-    sql = f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {pk}"  # noqa: S608 (quoted model names; values are parameters)
-    params: list[object] = []
-    for row in rows:
-        params += [row.tenant_id, row.channel_account_id, row.channel, row.body, now, 0, ""]
+    """The request's only write: the notification rows, by one multi-row INSERT … RETURNING id.
+
+    In autocommit (no transaction open: the web tier) the statement is its own commit, with no BEGIN/COMMIT round
+    trips, and concurrent requests of one process share it (``GroupInsert``: one round trip and one WAL flush for
+    every row queued while the previous statement was in flight). Inside a transaction it runs at once on it."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [(row.tenant_id, row.channel_account_id, row.channel, row.body, now, 0, "") for row in rows]
     if connection.in_atomic_block:
-        return _execute_returning_ids(sql, params)
-    # Autocommit: skip the per-request health-check round trip (``CONN_HEALTH_CHECKS``) and retry once on a fresh
-    # connection instead. A connection that died mid-statement may have committed the row all the same; the copy
-    # is harmless, since processing stores each provider message id once per account.
-    connection.health_check_done = True
-    try:
-        return _execute_returning_ids(sql, params)
-    except (db.InterfaceError, db.OperationalError) as exc:
-        logger.warning("inbound_notification_insert_retry", error=repr(exc))
-        connection.close()
-        return _execute_returning_ids(sql, params)
+        return _insert_rows(params)
+    if not settings.INBOUND_GROUP_COMMIT:
+        return _insert_rows_autocommit(params)
+    return _GROUP_INSERT.insert(params, size=sum(len(row.body) for row in rows))
+
+
+_NOTIFICATION_COLUMNS = ("tenant", "channel_account", "channel", "body", "received_at", "attempts", "last_error")
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(vendor: str, rows: int) -> str:
+    """Raw SQL because it is the hottest statement of the app (the ORM's compilation costs more than the round trip);
+    the columns come from the model, so a rename still fails loudly in the tests."""
+    meta = InboundNotification._meta
+    ops = connection.ops
+    table, pk = ops.quote_name(meta.db_table), ops.quote_name(meta.pk.column)
+    columns = ", ".join(ops.quote_name(meta.get_field(name).column) for name in _NOTIFICATION_COLUMNS)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(_NOTIFICATION_COLUMNS)) + ")"] * rows)
+    return f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING {pk}"  # noqa: S608 (quoted model names; values are parameters)
+
+
+def _insert_rows(rows: list[tuple]) -> list[int]:
+    sql = _insert_sql(connection.vendor, len(rows))
+    return _execute_returning_ids(sql, [value for row in rows for value in row])
 
 
 def _execute_returning_ids(sql: str, params: list[object]) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()]
+
+
+def _insert_rows_autocommit(rows: list[tuple]) -> list[int]:
+    """Skip the per-request health-check round trip (``CONN_HEALTH_CHECKS``) and retry once on a fresh connection
+    instead. A connection that died mid-statement may have committed the rows all the same; the copy is harmless,
+    since processing stores each provider message id once per account."""
+    connection.health_check_done = True
+    try:
+        ids = _insert_rows(rows)
+    except (db.InterfaceError, db.OperationalError) as exc:
+        logger.warning("inbound_notification_insert_retry", error=repr(exc))
+        connection.close()
+        ids = _insert_rows(rows)
+    inbound_insert_statements_total.inc()
+    inbound_insert_rows_total.inc(len(ids))
+    return ids
+
+
+_GROUP_INSERT = GroupInsert(_insert_rows_autocommit)
 
 
 # --- waking the drain --------------------------------------------------------------------------------------------

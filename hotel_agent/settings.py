@@ -53,6 +53,8 @@ GUEST_FLOOD_MAX_PER_MINUTE = env_int("GUEST_FLOOD_MAX_PER_MINUTE", 20)
 INBOUND_DRAIN_WAKE_SECONDS = env_int("INBOUND_DRAIN_WAKE_SECONDS", 30)
 # A process that saw a drain wanted this long ago skips the Redis call; drains wait twice this before they end.
 INBOUND_WAKE_COALESCE_SECONDS = env_float("INBOUND_WAKE_COALESCE_SECONDS", 0.05)
+# Threads of one web process that store webhook rows at the same moment share one INSERT (one commit); no timer.
+INBOUND_GROUP_COMMIT = env_bool("INBOUND_GROUP_COMMIT", True)
 
 PMS_TYPE = env_str("PMS_TYPE", "mock")
 if PMS_TYPE not in ("mock", "qloapps"):

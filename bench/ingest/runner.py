@@ -103,13 +103,22 @@ class Bench:
             app_secret=APP_SECRET,
             PROMETHEUS_MULTIPROC_DIR=str(self.multiproc_dir),
             GUNICORN_WORKERS=str(a.workers),
-            GUNICORN_WORKER_CLASS="sync",
-            GUNICORN_THREADS="1",
+            GUNICORN_WORKER_CLASS=self.worker_class(),
+            GUNICORN_THREADS=str(a.threads),
         )
         if a.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [a.pythonpath, env.get("PYTHONPATH", "")]))
         self.env = env
         self.manage = Manage(ROOT, self.python, env, timeout=180, label_args=None)
+
+    def worker_class(self) -> str:
+        return "gthread" if self.args.threads > 1 else "sync"
+
+    def worker_note(self) -> str:
+        a = self.args
+        if a.threads > 1:
+            return f"{a.workers} gthread workers × {a.threads} threads"
+        return f"{a.workers} sync workers"
 
     def production_workers(self) -> int:
         """The worker count production gets on this machine: ``gunicorn.conf.py``'s own default with
@@ -166,12 +175,12 @@ class Bench:
         cmd = [str(self.bin / "gunicorn")]
         if conf.exists() and not a.no_conf:
             cmd += ["-c", str(conf)]
-            self.server_note = f"gunicorn -c gunicorn.conf.py, {a.workers} sync workers"
+            self.server_note = f"gunicorn -c gunicorn.conf.py, {self.worker_note()}"
         else:
             cmd += ["-c", "/dev/null", "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning"]
-            self.server_note = f"gunicorn (command-line flags, no gunicorn.conf.py), {a.workers} sync workers"
+            self.server_note = f"gunicorn (command-line flags, no gunicorn.conf.py), {self.worker_note()}"
         # Command-line flags win over the config file: the bench decides workers, class and bind.
-        cmd += ["--workers", str(a.workers), "--worker-class", "sync", "--threads", "1"]
+        cmd += ["--workers", str(a.workers), "--worker-class", self.worker_class(), "--threads", str(a.threads)]
         cmd += ["--bind", f"127.0.0.1:{self.port}", a.wsgi_app]
         if a.trivial_path != LIVE_PATH:
             self.server_note += f"; trivial view {a.trivial_path}"
