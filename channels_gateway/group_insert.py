@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 # capped in rows and in body bytes.
 MAX_BATCH_ROWS = 32
 MAX_BATCH_BYTES = 4 * 1024 * 1024
-# A follower waits for the leader's statement; the database's own timeouts come first, this only guards a thread that
-# would otherwise wait forever if its leader vanished without running the ``finally`` below.
+# A queued follower waits this long for a statement to take its rows, then withdraws (a 5xx; Meta redelivers). The
+# database's own timeouts come first; a follower already taken into a statement waits for that statement's outcome.
 FOLLOWER_WAIT_SECONDS = 60.0
 
 Row = Sequence[object]
@@ -75,7 +75,13 @@ class GroupInsert:
                 batch = [slot]
         if batch is None:
             if not slot.done.wait(FOLLOWER_WAIT_SECONDS):
-                raise GroupInsertTimeout("the INSERT carrying this notification did not report back")
+                with self._lock:
+                    if slot in self._queue:  # still only queued: withdraw, so no later statement carries or
+                        self._queue.remove(slot)  # promotes a request that has already given up
+                        raise GroupInsertTimeout("the INSERT carrying this notification did not report back")
+                # Taken meanwhile, into a statement under way or as the next leader (signalled right after the
+                # lock is released): the outcome comes with that statement's.
+                slot.done.wait()
             if slot.batch is None:  # someone else's statement carried these rows
                 if slot.error is not None:
                     raise slot.error

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from channels_gateway import services
-from channels_gateway.group_insert import GroupInsert
+from channels_gateway import group_insert, services
+from channels_gateway.group_insert import GroupInsert, GroupInsertTimeout
 from conversations.models import InboundNotification
 from tests import whatsapp_payloads as wa
 
@@ -144,6 +144,24 @@ def test_a_batch_is_capped_in_bytes_too():
         thread.join(10)
 
     assert [len(rows) for rows in recorder.statements] == [1, 2, 1]
+
+
+def test_a_follower_that_gives_up_withdraws_and_the_line_stays_usable(monkeypatch):
+    monkeypatch.setattr(group_insert, "FOLLOWER_WAIT_SECONDS", 0.05)
+    recorder = Recorder(hold_first=True)
+    group = GroupInsert(recorder)
+    results: dict = {}
+
+    threads = start_behind_a_held_statement(recorder, group, ["b"], results)
+    threads[1].join(5)
+    assert isinstance(results["b"], GroupInsertTimeout)
+    assert group.waiting() == 0  # withdrawn: no later statement carries it or hands it the lead
+
+    recorder.release.set()
+    threads[0].join(5)
+    assert results["lead"] == [1]
+    assert group.insert([("c",)]) == [2]  # not stuck behind a leader that never came
+    assert recorder.statements == [[("lead",)], [("c",)]]
 
 
 @pytest.mark.django_db(transaction=True)
