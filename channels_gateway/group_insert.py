@@ -48,10 +48,20 @@ class _Slot:
 class GroupInsert:
     """``insert(rows, size=bytes)`` → the new rows' ids, their statement shared with concurrent callers."""
 
-    def __init__(self, execute: Execute, *, max_rows: int = MAX_BATCH_ROWS, max_bytes: int = MAX_BATCH_BYTES) -> None:
+    def __init__(
+        self,
+        execute: Execute,
+        *,
+        fatal: tuple[type[BaseException], ...] = (),
+        max_rows: int = MAX_BATCH_ROWS,
+        max_bytes: int = MAX_BATCH_BYTES,
+    ) -> None:
         # ``execute(rows)`` runs one statement for all the rows on the calling thread's connection and returns their
-        # ids in order; it is the caller's business to retry a dead connection.
+        # ids in order; it is the caller's business to retry a dead connection. ``fatal``: errors that say nothing
+        # about the rows (the database is unreachable, the statement timed out), so re-running each request's rows
+        # alone would only repeat them: they fail the whole batch at once.
         self._execute = execute
+        self._fatal = fatal
         self._max_rows = max_rows
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
@@ -113,11 +123,10 @@ class GroupInsert:
         self.statements += 1
         try:
             ids = self._execute(rows)
-        except Exception:
-            if len(batch) == 1:
+        except Exception as exc:
+            if len(batch) == 1 or isinstance(exc, self._fatal):
                 raise
-            # Not the connection (the executor retried that): some row of the statement was refused. Run each
-            # request's rows alone so only the bad one fails.
+            # Some row of the statement was refused. Run each request's rows alone so only the bad one fails.
             for slot in batch:
                 try:
                     self.statements += 1

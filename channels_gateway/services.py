@@ -221,7 +221,7 @@ def _insert_rows_autocommit(rows: list[tuple]) -> list[int]:
     return ids
 
 
-_GROUP_INSERT = GroupInsert(_insert_rows_autocommit)
+_GROUP_INSERT = GroupInsert(_insert_rows_autocommit, fatal=(db.InterfaceError, db.OperationalError))
 
 
 # --- waking the drain --------------------------------------------------------------------------------------------

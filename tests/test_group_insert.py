@@ -24,6 +24,7 @@ class Recorder:
         self.entered = threading.Event()
         self.hold_first = hold_first
         self.refuse = refuse or set()
+        self.refuse_with: Exception | None = None  # raised by every statement after the first
         self._ids = itertools.count(1)
 
     def __call__(self, rows: list[tuple]) -> list[int]:
@@ -31,6 +32,8 @@ class Recorder:
         if len(self.statements) == 1 and self.hold_first:
             self.entered.set()
             assert self.release.wait(10)
+        if self.refuse_with is not None and len(self.statements) > 1:
+            raise self.refuse_with
         if any(row[0] in self.refuse for row in rows):
             raise ValueError("row refused")
         return [next(self._ids) for _ in rows]
@@ -117,6 +120,22 @@ def test_when_every_statement_fails_every_request_raises():
     assert group.waiting() == 0
     with pytest.raises(ConnectionError):  # the line is free again, not stuck "in flight"
         group.insert([("b",)])
+
+
+def test_a_fatal_error_fails_the_whole_batch_without_rerunning_each_request():
+    recorder = Recorder(hold_first=True)
+    group = GroupInsert(recorder, fatal=(ConnectionError,))
+    results: dict = {}
+
+    threads = start_behind_a_held_statement(recorder, group, ["b", "c", "d"], results)
+    recorder.refuse_with = ConnectionError("database is down")
+    recorder.release.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert recorder.statements == [[("lead",)], [("b",), ("c",), ("d",)]]  # no per-request re-runs
+    assert all(isinstance(results[key], ConnectionError) for key in "bcd")
+    assert group.waiting() == 0
 
 
 def test_a_batch_is_capped_and_the_rest_runs_in_the_statement_after():
