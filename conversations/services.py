@@ -263,6 +263,19 @@ def inbound_process(*, message_id: int) -> str:
             if locked.processed_at is not None:
                 inbound_processed_total.labels(outcome="duplicate").inc()
                 return "duplicate"
+            # A receptionist may have claimed the conversation while the agent was thinking (claims do not take the
+            # conversation lock): read the status again under the row lock, which a claim's UPDATE waits for.
+            status = (
+                Conversation.objects.select_for_update()
+                .filter(pk=conversation.pk, tenant_id=message.tenant_id)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if status != ConversationStatus.BOT:
+                Message.objects.filter(pk=message.pk).update(processed_at=timezone.now(), nlu=nlu_snapshot(nlu))
+                inbound_processed_total.labels(outcome="human").inc()
+                logger.info("bot_reply_dropped_after_claim", conversation_id=str(conversation.pk), status=status)
+                return "human"
             try:
                 with transaction.atomic():
                     outbound = Message.objects.create(

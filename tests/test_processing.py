@@ -134,6 +134,30 @@ def test_staff_conversation_gets_no_bot_reply(make_inbound, conversation, run, s
     assert message.processed_at is not None
 
 
+def test_a_claim_while_the_agent_thinks_drops_the_bot_reply(make_inbound, conversation, run, monkeypatch):
+    """The status is read again when the reply is written: a receptionist who claimed the conversation meanwhile
+    answers alone."""
+    from conversations.agent import orchestrator
+
+    real_orchestrate = orchestrator.orchestrate
+
+    def claimed_meanwhile(**kwargs):
+        result = real_orchestrate(**kwargs)
+        Conversation.objects.filter(pk=conversation.pk).update(status=ConversationStatus.HUMAN)
+        return result
+
+    monkeypatch.setattr(orchestrator, "orchestrate", claimed_meanwhile)
+    message = make_inbound("Hola")
+
+    outcome, callbacks = run(inbound_process, message_id=message.pk)
+
+    assert outcome == "human"
+    assert not replies_to(message).exists()
+    assert not [c for c in callbacks if c.__qualname__.startswith("inbound_process")]  # no send enqueued
+    message.refresh_from_db()
+    assert message.processed_at is not None
+
+
 def test_flagged_message_is_not_answered(make_inbound, run):
     message = make_inbound("spam", flagged=True, flag_reason="flood")
 
