@@ -153,13 +153,20 @@ def test_switch_ignores_an_offsite_next(client, staff_a, hotel_a):
     assert response["Location"] == reverse("console-queue")
 
 
-@pytest.mark.parametrize("choice", ["other", "missing", "inactive", "garbage", ""])
+@pytest.mark.parametrize("choice", ["other", "missing", "inactive", "garbage", "unicode digit", ""])
 def test_switch_to_a_hotel_that_is_not_mine_is_404(client, staff_a, hotel_a, hotel_b, choice):
     StaffMembershipFactory(tenant=hotel_b)  # B exists and has staff, just not this one
     gone = TenantFactory(is_active=False)
     StaffMembershipFactory(user=staff_a, tenant=gone)
     login(client, staff_a, tenant=hotel_a)
-    value = {"other": hotel_b.pk, "missing": 987654, "inactive": gone.pk, "garbage": "1 OR 1=1", "": ""}[choice]
+    value = {
+        "other": hotel_b.pk,
+        "missing": 987654,
+        "inactive": gone.pk,
+        "garbage": "1 OR 1=1",
+        "unicode digit": "²",
+        "": "",
+    }[choice]
     response = client.post(reverse("console-switch-tenant"), {"tenant": value})
     assert response.status_code == 404
     assert client.session[ACTIVE_TENANT_SESSION_KEY] == hotel_a.pk  # unchanged

@@ -175,8 +175,11 @@ def test_ping_pong_and_unknown_messages(client, hotels):
         assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
         await ws.send_json_to({"type": "shout"})
         assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "bad_request"}
-        await ws.send_json_to({"type": "resume", "after": -1})
-        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "bad_request"}
+        for after in (-1, "²", "1.5", True):  # "²".isdigit() is True, but it is no number
+            await ws.send_json_to({"type": "resume", "after": after})
+            assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "bad_request"}
+        await ws.send_json_to({"type": "ping"})  # still connected
+        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
         await ws.disconnect()
 
     async_to_sync(scenario)()

@@ -587,3 +587,10 @@ def test_extraction_time_is_printed(capsys):
     mean_us = (time.perf_counter() - started) / (rounds * len(rows)) * 1e6
     with capsys.disabled():
         print(f"\nentity extraction: {len(rows)} texts, mean {mean_us:.0f} µs per message")
+
+
+@pytest.mark.parametrize(("token", "value"), [("3", 3), ("٣", 3), ("²", None), ("³", None)])
+def test_number_value_reads_decimal_digits_and_refuses_other_digit_characters(token, value):
+    from conversations.agent.entities.lexicon import number_value
+
+    assert number_value(token) == value

@@ -437,6 +437,14 @@ def test_an_unknown_booking_is_not_found(adapter, fake_qloapps):
     assert [r["path"] for r in fake_qloapps.requests] == ["/api/bookings/999"]
 
 
+@pytest.mark.parametrize("reference", ["²", "١٢", "12a", ""])
+def test_a_reference_that_is_not_an_ascii_number_is_not_found_without_a_call(adapter, fake_qloapps, reference):
+    with pytest.raises(PMSNotFound):
+        adapter.get_booking(reference)
+
+    assert fake_qloapps.requests == []
+
+
 def test_a_qloapps_400_error_body_is_an_invalid_request_with_its_message(tenant, fake_qloapps, stay):
     # given: QloApps only knows EUR
     qlo = QloAppsAdapter(qlo_config(tenant, fake_qloapps, currency="USD"))

@@ -144,7 +144,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
     async def _resume(self, content: dict[str, Any]) -> None:
         after = content.get("after")
-        if isinstance(after, str) and after.isdigit():
+        if isinstance(after, str) and after.isascii() and after.isdigit():
             after = int(after)
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             await self.send_json({"type": "error", "code": "bad_request"})

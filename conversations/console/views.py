@@ -79,7 +79,7 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
         next_url = ""
     if request.method == "POST":
         raw = request.POST.get("tenant", "")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise Http404
         tenant = tenants.filter(pk=int(raw)).first()
         if tenant is None:

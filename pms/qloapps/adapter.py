@@ -106,7 +106,8 @@ class QloAppsAdapter:
         cancelled_states: frozenset[int] = CANCELLED_ORDER_STATES,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not str(config.hotel_id or "").strip().isdigit():
+        hotel_id = str(config.hotel_id or "").strip()
+        if not (hotel_id.isascii() and hotel_id.isdigit()):
             raise ValueError("QloApps needs the hotel's numeric id (PMSConfig.hotel_id)")
         self.config = config
         self.hotel_id = int(config.hotel_id)
@@ -389,7 +390,7 @@ class QloAppsAdapter:
 
     def _raw_booking(self, reference: str) -> dict[str, Any]:
         order_id = str(reference or "").strip()
-        if not order_id.isdigit() or len(order_id) > 10:
+        if not (order_id.isascii() and order_id.isdigit()) or len(order_id) > 10:
             raise PMSNotFound(f"no booking {order_id!r}")
         try:
             raw = self.client.get(f"bookings/{int(order_id)}")["booking"]

@@ -177,7 +177,7 @@ _SEPARATORS = re.compile(r"[\s-]+")
 
 def number_value(token: str) -> int | None:
     token = _SEPARATORS.sub(" ", token.strip())
-    if token.isdigit():
+    if token.isdecimal():  # what int() reads ("²".isdigit() is True, but int("²") fails)
         return int(token)
     return DAY_WORDS.get(token) or ARTICLES_ONE.get(token)
 
