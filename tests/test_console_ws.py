@@ -373,6 +373,30 @@ def test_logged_out_session_is_disconnected_on_the_next_heartbeat(client, hotels
     async_to_sync(scenario)()
 
 
+def test_a_password_change_disconnects_the_open_console_on_the_next_heartbeat(client, hotels, fast_heartbeat):
+    a, _ = hotels
+    user = new_user()
+    StaffMembershipFactory(user=user, tenant=a)
+    key = session_cookie(client, user, tenant=a)
+
+    def reset_password():
+        user.set_password("a-new-password-nobody-knows-42")
+        user.save()
+
+    async def scenario():
+        ws = await open_console(key)
+        assert (await ws.receive_json_from(timeout=TIMEOUT))["type"] == "heartbeat"
+        await sync_to_async(reset_password)()
+        while True:
+            frame = await ws.receive_output(timeout=TIMEOUT)
+            if frame["type"] == "websocket.close":
+                break
+        assert frame["code"] == 4403
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
 def test_deactivated_user_is_disconnected_on_the_next_heartbeat(client, hotels, fast_heartbeat):
     a, _ = hotels
     user = new_user()

@@ -7,7 +7,8 @@ reconnecting console sends ``{"type": "resume", "after": <last id>}`` and gets e
 on this connection are remembered so a replayed event and the same event arriving live are sent once.
 
 Every ``CONSOLE_HEARTBEAT_SECONDS`` (25 s) the server sends a heartbeat and re-checks that the staff member still
-belongs to the hotel (membership active, user active, session not logged out); if not, it closes with 4403.
+belongs to the hotel (membership active, user active, session not logged out, password unchanged since the login); if
+not, it closes with 4403.
 """
 
 from __future__ import annotations
@@ -59,9 +60,26 @@ def _still_authorized(*, user_id: int, session_key: str | None, session_hash: st
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     if str(store.get(SESSION_KEY)) != str(user_id):
         return False
-    if session_hash and not constant_time_compare(store.get(HASH_SESSION_KEY, ""), session_hash):
+    stored_hash = store.get(HASH_SESSION_KEY, "")
+    if session_hash and not constant_time_compare(stored_hash, session_hash):
+        return False
+    # As Django's own session check: a password change (or reset) invalidates the session's hash, and so the console.
+    if not _hash_is_current(user, stored_hash):
         return False
     return staff_membership(user=user, tenant=tenant_id) is not None
+
+
+def _hash_is_current(user: Any, stored_hash: str) -> bool:
+    if not hasattr(user, "get_session_auth_hash"):
+        return True
+    if stored_hash and constant_time_compare(stored_hash, user.get_session_auth_hash()):
+        return True
+    fallbacks = getattr(user, "get_session_auth_fallback_hash", None)  # SECRET_KEY_FALLBACKS during a key rotation
+    return (
+        bool(stored_hash)
+        and fallbacks is not None
+        and any(constant_time_compare(stored_hash, fallback) for fallback in fallbacks())
+    )
 
 
 @database_sync_to_async
