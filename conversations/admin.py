@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from conversations.agent.nlu.llm import same_endpoint
 from conversations.models import (
     AgentSettings,
     CannedReply,
@@ -133,6 +135,20 @@ class AgentSettingsForm(forms.ModelForm):
     def clean_llm_api_key(self) -> str:
         value = self.cleaned_data.get("llm_api_key", "")
         return value or (self.instance.llm_api_key if self.instance.pk else "")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        base_url = (cleaned.get("llm_base_url") or "").strip()
+        key = "" if cleaned.get("clear_llm_api_key") else cleaned.get("llm_api_key", "")
+        if base_url and not key and not same_endpoint(base_url, settings.LLM_API_BASE_URL):
+            self.add_error(
+                "llm_api_key",
+                _(
+                    "The hotel's own endpoint needs its own API key: the global key is only sent to the global "
+                    "endpoint."
+                ),
+            )
+        return cleaned
 
     def save(self, commit: bool = True) -> AgentSettings:
         if self.cleaned_data.get("clear_llm_api_key"):

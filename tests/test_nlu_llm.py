@@ -417,3 +417,53 @@ def test_a_hotels_agent_settings_override_the_llm_endpoint(settings):
         "global-model",
         "global-key",
     )
+
+
+@pytest.mark.django_db
+def test_the_global_key_is_never_sent_to_a_hotels_own_endpoint(settings):
+    from conversations.agent.nlu.llm import llm_config_for
+    from conversations.models import AgentSettings
+    from tests.factories import TenantFactory
+
+    settings.LLM_API_BASE_URL = "https://global.example/v1"
+    settings.LLM_API_KEY = "global-key"
+    elsewhere, same, unset = TenantFactory(), TenantFactory(), TenantFactory()
+    AgentSettings.objects.create(tenant=elsewhere, llm_base_url="https://hotel-admin.example/v1")
+    AgentSettings.objects.create(tenant=same, llm_base_url="https://GLOBAL.example/v1/", llm_model="other-model")
+    AgentSettings.objects.create(tenant=unset, llm_model="other-model")
+
+    assert llm_config_for(elsewhere).api_key == ""  # "not configured": the local engine answers, nothing is sent
+    assert llm_config_for(same).api_key == "global-key"
+    assert llm_config_for(unset).api_key == "global-key"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("base_url", "key", "valid"),
+    [
+        ("https://hotel-admin.example/v1", "", False),
+        ("https://hotel-admin.example/v1", "hotel-key", True),
+        ("https://global.example/v1", "", True),
+        ("", "", True),
+    ],
+)
+def test_the_admin_form_asks_for_a_key_with_a_hotels_own_endpoint(settings, base_url, key, valid):
+    from conversations.admin import AgentSettingsForm
+    from tests.factories import TenantFactory
+
+    settings.LLM_API_BASE_URL = "https://global.example/v1"
+    form = AgentSettingsForm(
+        data={
+            "tenant": TenantFactory().pk,
+            "confidence_threshold": 0.5,
+            "session_ttl_hours": 24,
+            "nlu_engine": "llm",
+            "llm_base_url": base_url,
+            "llm_model": "",
+            "llm_api_key": key,
+        }
+    )
+
+    assert form.is_valid() is valid, form.errors
+    if not valid:
+        assert "llm_api_key" in form.errors

@@ -8,9 +8,9 @@ as ``int``, entities that are null left out).
 
 Configuration: ``settings.LLM_API_BASE_URL``, ``LLM_MODEL``, ``LLM_API_KEY``, ``LLM_TIMEOUT_SECONDS``. A tenant
 may override the first three through an optional dict-like ``tenant.llm_config`` attribute with the keys
-``base_url``, ``model`` and ``api_key`` (missing or empty keys fall back to settings; the timeout is global so a
-tenant cannot slow the pipeline). An empty key counts as "not configured"; a key-less local server still needs a
-placeholder key.
+``base_url``, ``model`` and ``api_key`` (missing or empty keys fall back to settings, except that the global key is
+only ever sent to the global base URL; the timeout is global so a tenant cannot slow the pipeline). An empty key
+counts as "not configured"; a key-less local server still needs a placeholder key.
 
 Any failure (timeout, transport error, non-2xx, unparsable or off-schema output, missing configuration) returns
 the fallback engine's result (the local engine unless another is injected) and increments
@@ -136,12 +136,20 @@ def llm_config_for(tenant: Any) -> LLMConfig:
         value = overrides.get(key)
         return value.strip() if isinstance(value, str) and value.strip() else (default or "").strip()
 
+    base_url = pick("base_url", settings.LLM_API_BASE_URL)
+    # The operator's key goes to the operator's endpoint only: a hotel that points the agent elsewhere brings its own
+    # key, or its endpoint counts as not configured (otherwise a hotel admin could have the global key sent to them).
+    global_key = settings.LLM_API_KEY if same_endpoint(base_url, settings.LLM_API_BASE_URL) else ""
     return LLMConfig(
-        base_url=pick("base_url", settings.LLM_API_BASE_URL),
+        base_url=base_url,
         model=pick("model", settings.LLM_MODEL),
-        api_key=pick("api_key", settings.LLM_API_KEY),
+        api_key=pick("api_key", global_key),
         timeout_seconds=float(settings.LLM_TIMEOUT_SECONDS),
     )
+
+
+def same_endpoint(url: str, other: str | None) -> bool:
+    return url.strip().rstrip("/").lower() == (other or "").strip().rstrip("/").lower()
 
 
 def system_prompt(
