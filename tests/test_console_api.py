@@ -378,9 +378,23 @@ def test_claiming_one_a_colleague_holds_is_a_409(api, colleague, conversation):
     response = post(api, f"{API}/conversations/{conversation.pk}/claim/")
     assert response.status_code == 409
     assert response.json()["error"] == "held_by_other"
-    assert response.json()["detail"]
+    assert response.json()["detail"] == "Another staff member is already handling this conversation."
     conversation.refresh_from_db()
     assert conversation.assignee_id == colleague.pk
+
+
+@pytest.mark.parametrize(
+    ("language", "detail"),
+    [
+        ("es", "Otra persona del equipo ya está atendiendo esta conversación."),
+        ("pt", "Outra pessoa da equipe já está atendendo esta conversa."),
+    ],
+)
+def test_the_409_detail_is_in_the_staff_members_language(api, colleague, conversation, language, detail):
+    conversation_claim(conversation=conversation, user=colleague)
+    response = post(api, f"{API}/conversations/{conversation.pk}/claim/", **{"Accept-Language": language})
+    assert response.status_code == 409
+    assert response.json()["detail"] == detail
 
 
 def test_releasing_gives_the_conversation_back_to_the_bot(api, agent, conversation):
