@@ -37,6 +37,7 @@ from conversations.services import (
     message_status_apply,
     message_status_apply_pending,
     outbound_claim,
+    outbound_lease_remaining,
     outbound_mark_failed,
     outbound_mark_sent,
     outbound_release,
@@ -408,7 +409,7 @@ def inbound_notifications_stuck(*, older_than: timedelta) -> list[int]:
 # --- outbound -------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SendOutcome:
-    result: str  # sent | skipped | retry | failed
+    result: str  # sent | skipped | retry | in_flight | failed
     retry_in: float = 0.0
 
 
@@ -420,6 +421,11 @@ def outbound_send(*, message_id: int) -> SendOutcome:
     """Send one queued outbound message through its channel. Idempotent: a sent or in-flight message is skipped."""
     message = outbound_claim(message_id=message_id)
     if message is None:
+        # Still queued but leased: another run is sending it, or a worker died holding it and this is the task
+        # coming back (reject on worker lost). Come back when the lease runs out rather than drop the only task.
+        remaining = outbound_lease_remaining(message_id=message_id)
+        if remaining is not None:
+            return SendOutcome("in_flight", retry_in=remaining + 1.0)
         return SendOutcome("skipped")
     account = message.channel_account
     credentials = {k: v for k, v in (account.credentials or {}).items() if isinstance(v, str) and v}

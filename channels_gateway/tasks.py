@@ -21,6 +21,9 @@ logger = structlog.get_logger(__name__)
 NOTIFICATION_MAX_RETRIES = 12  # backoff capped at 10 min: about 1.5 h; then ``reprocess_inbound`` (rows are kept)
 
 
+IN_FLIGHT_MAX_WAITS = 3  # lease periods a send task waits for another holder before it leaves the row to the sweep
+
+
 class RetrySend(Exception):
     pass
 
@@ -30,6 +33,13 @@ def send_outbound(self, message_id: int) -> str:
     """Deliver one outbound message; transient failures come back here with backoff (the attempt budget is kept
     on the message row, so redeliveries cannot exceed it)."""
     outcome = outbound_send(message_id=message_id)
+    if outcome.result == "in_flight":
+        # Inline (tests, ``make run``) a retry would re-run at once, against the same lease; the sweep is the backstop
+        # there, and after a few lease periods here.
+        if self.request.is_eager or self.request.retries >= IN_FLIGHT_MAX_WAITS:
+            logger.info("outbound_in_flight_elsewhere", message_id=message_id, waits=self.request.retries)
+            return "skipped"
+        raise self.retry(exc=RetrySend(f"message {message_id} leased"), countdown=outcome.retry_in)
     if outcome.result == "retry":
         raise self.retry(exc=RetrySend(f"message {message_id}"), countdown=outcome.retry_in)
     return outcome.result

@@ -26,3 +26,13 @@ inbound_processed_total = Counter(
     ["outcome"],
 )
 lock_events_total = Counter("lock_events_total", "Distributed lock events.", ["action"])
+enqueue_failures_total = Counter(
+    "enqueue_failures_total",
+    "Tasks the broker refused after a commit (the work stays on its row; the periodic sweep enqueues it again).",
+    ["task"],
+)
+unfinished_requeued_total = Counter(
+    "unfinished_requeued_total",
+    "Messages the periodic sweep found with nobody working on them and enqueued again, by kind (inbound, outbound).",
+    ["kind"],
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from django.conf import settings
@@ -12,11 +13,13 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from channels_gateway.types import StatusUpdate, UnifiedMessage
 from conversations import events
 from conversations.locks import distributed_lock
 from conversations.metrics import (
+    enqueue_failures_total,
     inbound_flooded_total,
     inbound_messages_total,
     inbound_processed_total,
@@ -101,6 +104,22 @@ def _is_flooding(*, conversation: Conversation, now) -> bool:
     return recent >= settings.GUEST_FLOOD_MAX_PER_MINUTE
 
 
+def enqueue_on_commit(task: Any, *args: Any) -> None:
+    """Publish ``task`` once the current transaction commits. A broker that refuses it (down past Celery's own
+    publish retries) is logged and counted, and the next callbacks still run: the work is on its row (an inbound
+    message not yet processed, an outbound message still queued), and ``sweep_unfinished`` enqueues it again."""
+
+    def publish() -> None:
+        try:
+            task.delay(*args)
+        except (KombuOperationalError, ConnectionError, TimeoutError) as exc:
+            enqueue_failures_total.labels(task=task.name).inc()
+            logger.error("enqueue_failed_left_for_sweep", task=task.name, args=list(args), error=repr(exc))
+
+    publish.task_name = task.name  # type: ignore[attr-defined]  (what tests and debuggers see in the callbacks)
+    transaction.on_commit(publish)
+
+
 def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) -> InboundResult:
     """Store a provider batch for one account in one transaction; enqueue processing of each new, unflagged message
     once the transaction commits. A message already stored (same provider id on the same account) is not stored
@@ -130,7 +149,7 @@ def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) 
                     and existing["pk"] not in result.created  # the same id twice in this batch: enqueued already
                 ):
                     logger.info("inbound_redelivered_unanswered", message_id=existing["pk"])
-                    transaction.on_commit(lambda pk=existing["pk"]: process_inbound.delay(pk))
+                    enqueue_on_commit(process_inbound, existing["pk"])
                 continue
             now = timezone.now()
             guest = guest_get_or_create(account=account, address=unified.guest_address, name=unified.guest_name)
@@ -167,7 +186,7 @@ def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) 
                 logger.warning("inbound_flood_flagged", message_id=message.pk, guest_id=guest.pk)
                 continue
             result.created.append(message.pk)
-            transaction.on_commit(lambda pk=message.pk: process_inbound.delay(pk))
+            enqueue_on_commit(process_inbound, message.pk)
     return result
 
 
@@ -303,7 +322,7 @@ def inbound_process(*, message_id: int) -> str:
             events.publish_message(outbound)
             if reply.escalate_reason:
                 conversation_escalate(conversation=conversation, reason=reply.escalate_reason)
-            transaction.on_commit(lambda: send_outbound.delay(outbound.pk))
+            enqueue_on_commit(send_outbound, outbound.pk)
     inbound_processed_total.labels(outcome="replied").inc()
     return "replied"
 
@@ -333,6 +352,44 @@ def conversation_escalate(*, conversation: Conversation, reason: str) -> bool:
         events.publish_conversation(conversation)
         logger.info("conversation_escalated", conversation_id=str(conversation.pk), reason=reason)
     return bool(updated)
+
+
+def outbound_lease_remaining(*, message_id: int) -> float | None:
+    """Seconds until another sender's lease on this still-queued outbound message runs out; ``None`` when the
+    message is not queued or nobody holds it."""
+    claimed_at = (
+        Message.objects.filter(
+            pk=message_id, direction=Direction.OUTBOUND, status=DeliveryStatus.QUEUED, send_claimed_at__isnull=False
+        )
+        .values_list("send_claimed_at", flat=True)
+        .first()
+    )
+    if claimed_at is None:
+        return None
+    expires = claimed_at + timedelta(seconds=settings.OUTBOUND_SEND_LEASE_SECONDS)
+    return max(0.0, (expires - timezone.now()).total_seconds())
+
+
+def unfinished_messages(*, older_than: timedelta, max_age: timedelta, limit: int) -> tuple[list[int], list[int]]:
+    """What nobody is working on any more, across hotels (the operator's sweep): inbound guest messages neither
+    answered nor flagged, and outbound messages still queued with no live send lease, created between ``max_age``
+    and ``older_than`` ago, oldest first. Processing and sending are idempotent, so a row that was merely slow
+    costs a no-op."""
+    now = timezone.now()
+    window = Q(created_at__lt=now - older_than, created_at__gte=now - max_age)
+    inbound = (
+        Message.objects.filter(window, direction=Direction.INBOUND, processed_at__isnull=True, flagged=False)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    stale = now - timedelta(seconds=settings.OUTBOUND_SEND_LEASE_SECONDS)
+    outbound = (
+        Message.objects.filter(window, direction=Direction.OUTBOUND, status=DeliveryStatus.QUEUED)
+        .filter(Q(send_claimed_at__isnull=True) | Q(send_claimed_at__lt=stale))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return list(inbound), list(outbound)
 
 
 def outbound_attempt_count(*, message_id: int) -> int:

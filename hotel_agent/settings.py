@@ -202,6 +202,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "kwargs": {"older_than_minutes": 5.0},
     },
+    # Guest messages left unanswered and replies left unsent (a broker that refused the task after its commit, a
+    # worker killed mid-task) are enqueued again; processing and sending are idempotent.
+    "sweep-unfinished-messages": {
+        "task": "conversations.sweep_unfinished",
+        "schedule": 300.0,
+        "kwargs": {"older_than_minutes": 5.0, "max_age_hours": 24.0},
+    },
 }
 
 # --- auth ----------------------------------------------------------------------------------------------------

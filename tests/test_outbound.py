@@ -258,14 +258,37 @@ def test_message_no_longer_queued_is_skipped_without_a_call(queued, token, graph
     assert message.send_attempts == 0
 
 
-def test_message_in_flight_elsewhere_is_skipped(queued, token, graph):
-    Message.objects.filter(pk=queued.pk).update(send_claimed_at=timezone.now(), send_attempts=1)
+def test_message_in_flight_elsewhere_is_not_sent_and_comes_back_when_the_lease_runs_out(queued, token, graph, settings):
+    Message.objects.filter(pk=queued.pk).update(send_claimed_at=timezone.now() - timedelta(seconds=20), send_attempts=1)
 
     outcome = outbound_send(message_id=queued.pk)
 
-    assert outcome.result == "skipped"
+    assert outcome.result == "in_flight"
+    lease = settings.OUTBOUND_SEND_LEASE_SECONDS
+    assert lease - 20 < outcome.retry_in <= lease - 20 + 1.5  # when the holder's lease runs out, not "dropped"
     assert graph.calls.call_count == 0
     assert reload(queued).send_attempts == 1
+
+
+def test_a_send_task_redelivered_while_its_dead_run_still_holds_the_lease_waits_for_it(queued, token, graph):
+    """Reject-on-worker-lost brings the task back within seconds, while the killed run's lease is still live: the
+    task must come back later (it is the only one), not end as "skipped"."""
+    from celery.exceptions import Retry
+
+    from channels_gateway.tasks import send_outbound
+
+    Message.objects.filter(pk=queued.pk).update(send_claimed_at=timezone.now(), send_attempts=1)
+    send_outbound.push_request(
+        id="redelivered-task", args=[queued.pk], kwargs={}, retries=0, is_eager=False, called_directly=False
+    )
+    try:
+        with pytest.raises(Retry) as retried:
+            send_outbound.run(queued.pk)
+    finally:
+        send_outbound.pop_request()
+
+    assert retried.value.when > 100  # seconds: the rest of the lease
+    assert graph.calls.call_count == 0
 
 
 def test_stale_claim_of_a_dead_worker_is_taken_over(queued, token, messages_route, settings):

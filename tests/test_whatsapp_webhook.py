@@ -63,7 +63,7 @@ def deliver(client, django_capture_on_commit_callbacks):
 
 def processing_tasks(delivery: Delivery) -> list:
     """The ``process_inbound`` tasks the stored notification's processing enqueued (one per new message)."""
-    return [c for c in delivery.callbacks if c.__qualname__.startswith("inbound_record")]
+    return [c for c in delivery.callbacks if getattr(c, "task_name", None) == "conversations.process_inbound"]
 
 
 def metric(name: str, **labels: str) -> float:
