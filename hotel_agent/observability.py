@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -36,11 +37,29 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
     }
 
 
+# Query parameters that carry a secret: Meta's subscription check sends the verify token in the URL, and
+# django-structlog logs every request line with its query string.
+_SECRET_QUERY_PARAM = re.compile(
+    r"(?<=[?&])(hub(?:\.|%2e)verify_token|access_token|token|password|secret|api_key)=[^&#\s]*", re.IGNORECASE
+)
+_URL_FIELDS = ("request", "path", "url", "full_path")
+
+
+def redact_query_secrets(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: ``?hub.verify_token=…`` (and the like) logged as ``[redacted]``."""
+    for key in _URL_FIELDS:
+        value = event_dict.get(key)
+        if isinstance(value, str) and "=" in value:
+            event_dict[key] = _SECRET_QUERY_PARAM.sub(r"\1=[redacted]", value)
+    return event_dict
+
+
 def configure_structlog() -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.stdlib.filter_by_level,
+            redact_query_secrets,
             structlog.processors.TimeStamper(fmt="iso"),
             structlog.stdlib.add_logger_name,
             structlog.stdlib.add_log_level,

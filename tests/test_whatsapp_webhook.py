@@ -229,6 +229,19 @@ def test_verification_echoes_the_challenge(db, client, settings):
     assert response["Content-Type"] == "text/plain"
 
 
+def test_the_verify_token_never_reaches_the_logs(db, client, settings, caplog):
+    settings.WHATSAPP_VERIFY_TOKEN = "verify-me-S3cr3t"
+    caplog.set_level("INFO")
+
+    for token in ("verify-me-S3cr3t", "a-wrong-guess-S3cr3t"):
+        client.get(wa.WEBHOOK_URL, {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1"})
+
+    request_lines = [r.msg["request"] for r in caplog.records if isinstance(r.msg, dict) and "request" in r.msg]
+    assert request_lines  # django-structlog logged the requests …
+    assert all("hub.verify_token=[redacted]" in line for line in request_lines)
+    assert "S3cr3t" not in caplog.text and not any("S3cr3t" in str(r.msg) for r in caplog.records)  # … not the token
+
+
 @pytest.mark.parametrize(
     "params",
     [
