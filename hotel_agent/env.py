@@ -88,11 +88,29 @@ def is_placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER_RE.search(value)) or len(set(value)) < 6
 
 
+def url_password(url: str) -> str:
+    """The password of a ``scheme://user:password@host/…`` URL ("" when it has none)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        return unquote(urlsplit(url).password or "")
+    except ValueError:
+        return ""
+
+
 def validate_production_environment(
-    *, secret_key: str, allowed_hosts: list[str], channel_secrets: dict[str, str]
+    *,
+    secret_key: str,
+    allowed_hosts: list[str],
+    channel_secrets: dict[str, str],
+    optional_secrets: dict[str, str] | None = None,
 ) -> None:
-    """Refuse to start production with missing, short or placeholder secrets. Lists every problem at once."""
+    """Refuse to start production with missing, short or placeholder secrets. Lists every problem at once.
+    ``optional_secrets`` may be empty (the feature is off, the service needs no password) but not a placeholder."""
     problems: list[str] = []
+    for name, value in (optional_secrets or {}).items():
+        if value and is_placeholder(value):
+            problems.append(f"{name} is a placeholder value")
     if not secret_key:
         problems.append("SECRET_KEY is missing")
     elif len(secret_key) < MIN_SECRET_KEY_LENGTH:

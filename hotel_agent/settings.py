@@ -18,6 +18,7 @@ from hotel_agent.env import (
     env_int,
     env_list,
     env_str,
+    url_password,
     validate_production_environment,
 )
 
@@ -70,6 +71,12 @@ if IS_PRODUCTION:
             "WHATSAPP_VERIFY_TOKEN": WHATSAPP_VERIFY_TOKEN,
             "WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET,
             "WHATSAPP_ACCESS_TOKEN": WHATSAPP_ACCESS_TOKEN,
+        },
+        optional_secrets={
+            "the DATABASE_URL password": url_password(env_str("DATABASE_URL")),
+            "the REDIS_URL password": url_password(env_str("REDIS_URL")),
+            "the CELERY_BROKER_URL password": url_password(env_str("CELERY_BROKER_URL")),
+            "LLM_API_KEY": env_str("LLM_API_KEY"),
         },
     )
 

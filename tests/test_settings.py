@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from hotel_agent.env import is_placeholder, validate_production_environment
+from hotel_agent.env import is_placeholder, url_password, validate_production_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSING_ENV = {
@@ -51,6 +51,12 @@ def test_production_check_deploy_reports_no_warnings_with_valid_environment():
         ({"WHATSAPP_ACCESS_TOKEN": "OBTEN_DE_META_DEVELOPERS"}, "WHATSAPP_ACCESS_TOKEN is a placeholder value"),
         ({"WHATSAPP_VERIFY_TOKEN": "changeme"}, "WHATSAPP_VERIFY_TOKEN is a placeholder value"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
+        (
+            {"DATABASE_URL": "postgres://hotel_agent:change-me-postgres-password@postgres:5432/hotel_agent"},
+            "the DATABASE_URL password is a placeholder value",
+        ),
+        ({"REDIS_URL": "redis://:changeme@redis:6379/0"}, "the REDIS_URL password is a placeholder value"),
+        ({"LLM_API_KEY": "change-me-llm-api-key"}, "LLM_API_KEY is a placeholder value"),
     ],
 )
 def test_production_refuses_to_start_with_bad_secrets(override, expected):
@@ -124,3 +130,31 @@ def test_a_bad_prepare_threshold_is_refused_with_its_name():
 
     assert result.returncode != 0
     assert "DB_PREPARE_THRESHOLD" in result.stderr
+
+
+def test_optional_secrets_may_be_empty_but_not_placeholders():
+    strong = secrets.token_urlsafe(64)
+    validate_production_environment(
+        secret_key=strong,
+        allowed_hosts=["hotel.example.com"],
+        channel_secrets={},
+        optional_secrets={"LLM_API_KEY": "", "the REDIS_URL password": url_password("redis://redis:6379/0")},
+    )
+    with pytest.raises(ImproperlyConfigured, match="LLM_API_KEY is a placeholder value"):
+        validate_production_environment(
+            secret_key=strong, allowed_hosts=["h"], channel_secrets={}, optional_secrets={"LLM_API_KEY": "your-key"}
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        ("postgres://u:s%40cret%2Fx@db:5432/n", "s@cret/x"),
+        ("postgres://u@db/n", ""),
+        ("sqlite:///db.sqlite3", ""),
+        ("redis://:pw@redis:6379/0", "pw"),
+        ("", ""),
+    ],
+)
+def test_url_password(url, password):
+    assert url_password(url) == password
