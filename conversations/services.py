@@ -191,8 +191,9 @@ def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) 
 
 
 # --- delivery statuses ------------------------------------------------------------------------------------------
-def _pending_key(account_id: int, provider_message_id: str) -> str:
-    return f"conversations:pending-status:{account_id}:{provider_message_id}"
+def _pending_key(account_id: int, provider_message_id: str, status: str) -> str:
+    # One key per status: two drains parking different statuses of one message cannot overwrite each other.
+    return f"conversations:pending-status:{account_id}:{provider_message_id}:{status}"
 
 
 def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> str:
@@ -218,10 +219,12 @@ def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> s
         result = "stale"
     else:
         # The status may overtake the send task recording the provider id: keep it a while and apply it then.
-        key = _pending_key(account.account_id, update.provider_message_id)
-        pending = cache.get(key) or []
-        cache.set(key, [*pending, update], PENDING_STATUS_TTL)
+        cache.set(
+            _pending_key(account.account_id, update.provider_message_id, update.status), update, PENDING_STATUS_TTL
+        )
         result = "pending"
+        if base.exists():  # the send recorded the id between our look and the parking: it will not look again
+            message_status_apply_pending(account=account, provider_message_id=update.provider_message_id)
     message_status_updates_total.labels(channel=account.channel, status=update.status, result=result).inc()
     return result
 
@@ -236,12 +239,12 @@ def _publish_status(*, tenant_id: int, conversation_id, message_id: int, status:
 
 
 def message_status_apply_pending(*, account: ResolvedAccount, provider_message_id: str) -> None:
-    key = _pending_key(account.account_id, provider_message_id)
-    pending = cache.get(key)
+    keys = [_pending_key(account.account_id, provider_message_id, status) for status in STATUS_RANK]
+    pending = cache.get_many(keys)
     if not pending:
         return
-    cache.delete(key)
-    for update in pending:
+    cache.delete_many(list(pending))
+    for update in sorted(pending.values(), key=lambda u: STATUS_RANK[u.status]):
         message_status_apply(account=account, update=update)
 
 

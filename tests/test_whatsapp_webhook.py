@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from prometheus_client import REGISTRY
 
 from channels_gateway.services import outbound_send
+from conversations import services as conversation_services
 from conversations.models import (
     Conversation,
     ConversationStatus,
@@ -24,6 +25,7 @@ from conversations.models import (
     MessageKind,
     Sender,
 )
+from tenants.services import tenant_resolve
 from tests import whatsapp_payloads as wa
 from tests.factories import ChannelAccountFactory, ConversationFactory, MessageFactory, TenantFactory
 
@@ -659,6 +661,50 @@ def test_status_overtaking_the_send_is_applied_when_the_send_records_the_id(what
     queued.refresh_from_db()
     assert queued.provider_message_id == "wamid.overtaken"
     assert queued.status == DeliveryStatus.DELIVERED
+
+
+def test_a_status_parked_while_the_send_records_the_id_is_still_applied(whatsapp_account, deliver, monkeypatch):
+    """The interleaving: the status finds no row, the send records the id (and finds nothing parked yet), then the
+    status is parked. The parking side looks once more, so the status is not left in the cache to expire."""
+    conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
+    queued = MessageFactory(conversation=conversation, status=DeliveryStatus.QUEUED)
+    real_set = conversation_services.cache.set
+
+    def send_records_the_id_first(key, value, *args, **kwargs):
+        if "pending-status" in key:
+            Message.objects.filter(pk=queued.pk).update(status=DeliveryStatus.SENT, provider_message_id="wamid.race")
+        return real_set(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(conversation_services.cache, "set", send_records_the_id_first)
+    error = {"code": 131047, "title": "Re-engagement message"}
+    deliver(_statuses(whatsapp_account, wa.status("wamid.race", "failed", errors=[error])))
+
+    queued.refresh_from_db()
+    assert queued.status == DeliveryStatus.FAILED
+    assert queued.error_code == "131047"
+
+
+def test_two_statuses_parked_for_one_message_are_both_kept(whatsapp_account, deliver):
+    account = tenant_resolve(channel="whatsapp", external_id=whatsapp_account.external_id)
+    deliver(_statuses(whatsapp_account, wa.status("wamid.later", "delivered")))
+    deliver(_statuses(whatsapp_account, wa.status("wamid.later", "sent")))
+    conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
+    message = MessageFactory(conversation=conversation, status=DeliveryStatus.QUEUED, provider_message_id="wamid.later")
+
+    seen = []
+    real_apply = conversation_services.message_status_apply
+
+    def spy(**kwargs):
+        seen.append(kwargs["update"].status)
+        return real_apply(**kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conversation_services, "message_status_apply", spy)
+        conversation_services.message_status_apply_pending(account=account, provider_message_id="wamid.later")
+
+    assert seen == ["sent", "delivered"]  # both parked, applied in order
+    message.refresh_from_db()
+    assert message.status == DeliveryStatus.DELIVERED
 
 
 # --- limits and malformed bodies ------------------------------------------------------------------------------
