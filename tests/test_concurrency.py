@@ -147,7 +147,9 @@ def test_two_workers_sending_the_same_reply_send_it_once(transactional_db, whats
 
     results = run_concurrently([lambda: outbound_send(message_id=reply.pk).result] * 2)
 
-    assert sorted(results) == ["sent", "skipped"]
+    # The other one found the lease held ("in_flight": its task comes back when the lease runs out, to find the
+    # message sent) or, if it looked after the send, the message already sent ("skipped").
+    assert sorted(results) in (["in_flight", "sent"], ["sent", "skipped"])
     reply.refresh_from_db()
     assert reply.status == DeliveryStatus.SENT
     assert reply.send_attempts == 1
