@@ -446,6 +446,14 @@ def outbound_send(*, message_id: int) -> SendOutcome:
         sent = sender.send(request)
     except SendError as exc:
         log = logger.bind(message_id=message.pk, code=exc.code, attempt=message.send_attempts)
+        if exc.transient and exc.ambiguous and message.send_attempts < settings.WHATSAPP_SEND_MAX_RETRIES:
+            # Meta may have accepted it. Keep the lease: nobody resends until it runs out, and a status carrying
+            # the message's callback data that arrives meanwhile marks it sent (conversations.services), which
+            # turns the retry into a no-op instead of a second copy on the guest's phone.
+            outbound_messages_total.labels(channel=account.channel, result="unconfirmed").inc()
+            delay = max(_backoff(message.send_attempts), (outbound_lease_remaining(message_id=message.pk) or 0) + 1)
+            log.warning("outbound_send_unconfirmed", error=str(exc), retry_in=round(delay, 1))
+            return SendOutcome("retry", retry_in=delay)
         if exc.transient and message.send_attempts < settings.WHATSAPP_SEND_MAX_RETRIES:
             outbound_release(message=message)
             outbound_messages_total.labels(channel=account.channel, result="retry").inc()
@@ -456,7 +464,11 @@ def outbound_send(*, message_id: int) -> SendOutcome:
         outbound_messages_total.labels(channel=account.channel, result="failed").inc()
         log.error("outbound_send_failed", error=str(exc), transient=exc.transient)
         return SendOutcome("failed")
-    outbound_mark_sent(message=message, provider_message_id=sent.provider_message_id)
+    if not outbound_mark_sent(message=message, provider_message_id=sent.provider_message_id):
+        # Confirmed meanwhile by a status of an earlier, unconfirmed attempt: the guest has two copies.
+        outbound_messages_total.labels(channel=account.channel, result="duplicate").inc()
+        logger.warning("outbound_sent_twice", message_id=message.pk, provider_message_id=sent.provider_message_id)
+        return SendOutcome("sent")
     outbound_messages_total.labels(channel=account.channel, result="sent").inc()
     resolved = tenant_resolve(channel=account.channel, external_id=account.external_id)
     if resolved is not None:

@@ -40,6 +40,9 @@ class StatusUpdate:
     recipient: str = ""
     error_code: str = ""
     error_detail: str = ""
+    # Our outbound message, when the provider echoes what the sender tagged the request with (WhatsApp:
+    # ``biz_opaque_callback_data``): a status can then confirm a send whose answer never arrived (read timeout).
+    sent_message_id: int | None = None
 
 
 @dataclass
@@ -72,7 +75,11 @@ class SendResult:
 
 
 class SendError(Exception):
-    def __init__(self, message: str, *, code: str = "", transient: bool) -> None:
+    """``transient``: worth retrying. ``ambiguous``: the request may have reached the provider and been accepted
+    (the answer was lost: read timeout, connection dropped mid-reply), so a retry could deliver the message twice."""
+
+    def __init__(self, message: str, *, code: str = "", transient: bool, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.transient = transient
+        self.ambiguous = ambiguous

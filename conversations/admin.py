@@ -159,6 +159,9 @@ class AgentSettingsForm(forms.ModelForm):
 @admin.register(AgentSettings)
 class AgentSettingsAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     form = AgentSettingsForm
+    # Where the server sends guests' messages is the operator's call, as the PMS URL is: a hotel admin who could
+    # point it anywhere could make the workers call internal addresses. Hotel admins pick the model and their key.
+    superuser_only_fields = ("llm_base_url",)
     list_display = ("tenant", "confidence_threshold", "session_ttl_hours", "nlu_engine", "llm_model")
     list_select_related = ("tenant",)
     search_fields = ("tenant__slug", "tenant__name")

@@ -217,6 +217,10 @@ def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> s
                             status=update.status, error_code=str(fields.get("error_code", "")))  # fmt: skip
     elif base.exists():
         result = "stale"
+    elif (confirmed := _outbound_confirm_by_callback(account=account, update=update)) is not None:
+        result = confirmed
+        if confirmed == "confirmed" and update.status != DeliveryStatus.SENT:
+            message_status_apply(account=account, update=update)  # delivered / read / failed on top of sent
     else:
         # The status may overtake the send task recording the provider id: keep it a while and apply it then.
         cache.set(
@@ -227,6 +231,38 @@ def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> s
             message_status_apply_pending(account=account, provider_message_id=update.provider_message_id)
     message_status_updates_total.labels(channel=account.channel, status=update.status, result=result).inc()
     return result
+
+
+def _outbound_confirm_by_callback(*, account: ResolvedAccount, update: StatusUpdate) -> str | None:
+    """A status for a provider id we never recorded, naming (in its callback data) one of this account's outbound
+    messages: the answer to that send was lost (read timeout), but Meta accepted it. Record the id and mark it sent,
+    so the pending retry finds nothing to send. Returns confirmed | duplicate, or ``None`` when it names nothing of
+    ours (another hotel's message included: the lookup is scoped to the account)."""
+    message_id = update.sent_message_id
+    if message_id is None:
+        return None
+    mine = Message.objects.filter(
+        pk=message_id, tenant_id=account.tenant_id, channel_account_id=account.account_id, direction=Direction.OUTBOUND
+    )
+    row = mine.values("conversation_id", "provider_message_id").first()
+    if row is None:
+        return None
+    if row["provider_message_id"] is not None:
+        # It was sent again before this status came: the guest has two copies; the other id is the one we keep.
+        logger.warning("outbound_sent_twice", message_id=message_id, provider_message_id=update.provider_message_id)
+        return "duplicate"
+    confirmed = mine.filter(provider_message_id__isnull=True, status=DeliveryStatus.QUEUED).update(
+        provider_message_id=update.provider_message_id,
+        status=DeliveryStatus.SENT,
+        status_updated_at=update.timestamp or timezone.now(),
+        send_claimed_at=None,
+    )
+    if not confirmed:
+        return None
+    logger.info("outbound_confirmed_by_status", message_id=message_id, provider_message_id=update.provider_message_id)
+    _publish_status(tenant_id=account.tenant_id, conversation_id=row["conversation_id"], message_id=message_id,
+                    status=DeliveryStatus.SENT)  # fmt: skip
+    return "confirmed"
 
 
 def _publish_status(*, tenant_id: int, conversation_id, message_id: int, status: str, error_code: str = "") -> None:
@@ -413,7 +449,9 @@ def outbound_claim(*, message_id: int) -> Message | None:
     return Message.objects.select_related("conversation__guest", "channel_account").get(pk=message_id)
 
 
-def outbound_mark_sent(*, message: Message, provider_message_id: str) -> None:
+def outbound_mark_sent(*, message: Message, provider_message_id: str) -> bool:
+    """Record the provider's id; ``False`` when the message was no longer queued (an earlier attempt's status
+    confirmed it meanwhile)."""
     with transaction.atomic():
         if Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
             status=DeliveryStatus.SENT,
@@ -423,6 +461,8 @@ def outbound_mark_sent(*, message: Message, provider_message_id: str) -> None:
         ):
             _publish_status(tenant_id=message.tenant_id, conversation_id=message.conversation_id, message_id=message.pk,
                             status=DeliveryStatus.SENT)  # fmt: skip
+            return True
+    return False
 
 
 def outbound_release(*, message: Message) -> None:

@@ -387,3 +387,32 @@ def test_permissions_come_from_the_role(hotel_a):
     assert not hotel_admin_user.has_perm("auth.change_user")
     assert not agent_user.has_perm("tenants.view_knowledgeentry")
     assert not AnonymousUser().has_perm("tenants.view_knowledgeentry")
+
+
+def test_the_llm_endpoint_is_for_superusers(hotel_admin, hotel_a, admin_client):
+    agent_settings = AgentSettings.objects.create(tenant=hotel_a, llm_model="small", llm_api_key="hotel-key")
+    form = {
+        "tenant": hotel_a.pk,
+        "confidence_threshold": 0.5,
+        "session_ttl_hours": 24,
+        "nlu_engine": "llm",
+        "llm_base_url": "http://169.254.169.254/latest",  # what the workers would call: an internal address
+        "llm_model": "bigger",
+        "llm_api_key": "",
+    }
+
+    change = hotel_admin.get(admin_url(AgentSettings, "change", agent_settings.pk))
+    posted = hotel_admin.post(admin_url(AgentSettings, "change", agent_settings.pk), form)
+
+    assert "llm_base_url" not in change.context["adminform"].form.fields
+    assert posted.status_code == 302
+    agent_settings.refresh_from_db()
+    assert (agent_settings.llm_base_url, agent_settings.llm_model) == ("", "bigger")  # the rest is theirs to tune
+    assert agent_settings.llm_api_key == "hotel-key"
+
+    admin_client.post(
+        admin_url(AgentSettings, "change", agent_settings.pk),
+        {**form, "llm_base_url": "https://llm.internal.example/v1"},
+    )
+    agent_settings.refresh_from_db()
+    assert agent_settings.llm_base_url == "https://llm.internal.example/v1"

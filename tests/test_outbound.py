@@ -95,6 +95,7 @@ def test_send_posts_the_documented_request_and_records_the_wamid(queued, token, 
         "to": wa.GUEST_PHONE,
         "type": "text",
         "text": {"preview_url": False, "body": "¡Hola! ¿En qué puedo ayudarte?"},
+        "biz_opaque_callback_data": f"hotel-agent:message:{queued.pk}",  # echoed in statuses: confirms lost answers
     }
     message = reload(queued)
     assert message.status == DeliveryStatus.SENT
@@ -151,7 +152,8 @@ def test_text_over_the_limit_is_truncated(queued, token, messages_route):
 TRANSIENT = {
     "http 500": {"return_value": httpx.Response(500, text="Internal Server Error")},
     "http 503 with code 2": {"return_value": graph_error(2, status=503)},
-    "timeout": {"side_effect": httpx.ReadTimeout("timed out")},
+    "connect timeout": {"side_effect": httpx.ConnectTimeout("timed out")},
+    "write timeout": {"side_effect": httpx.WriteTimeout("timed out")},
     "connection refused": {"side_effect": httpx.ConnectError("refused")},
     "throughput 130429": {"return_value": graph_error(130429)},
     "pair rate 131056": {"return_value": graph_error(131056)},
@@ -193,7 +195,7 @@ def test_transient_failures_until_the_budget_is_spent_fail_the_message(queued, t
 
 
 def test_send_task_retries_transient_failures_then_succeeds(queued, token, messages_route, eager_retries):
-    messages_route.side_effect = [httpx.Response(500), httpx.ReadTimeout("slow"), accepted("wamid.third")]
+    messages_route.side_effect = [httpx.Response(500), httpx.ConnectTimeout("slow"), accepted("wamid.third")]
 
     result = send_outbound.delay(queued.pk).get()
 

@@ -147,7 +147,9 @@ def batch(entries: list[list[dict[str, Any]]]) -> dict[str, Any]:
     }
 
 
-def status(message_id: str, status_value: str, *, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def status(
+    message_id: str, status_value: str, *, errors: list[dict[str, Any]] | None = None, callback: Any = None
+) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": message_id,
         "status": status_value,
@@ -156,6 +158,8 @@ def status(message_id: str, status_value: str, *, errors: list[dict[str, Any]] |
     }
     if errors:
         item["errors"] = errors
+    if callback is not None:  # the send request's biz_opaque_callback_data, echoed by Meta
+        item["biz_opaque_callback_data"] = callback
     return item
 
 

@@ -170,6 +170,9 @@ def _parse_status(status: Any, *, account: str) -> StatusUpdate | None:
         recipient=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
         error_code=str(first_error.get("code", "")),
         error_detail=str(first_error.get("title") or first_error.get("message") or "")[:500],
+        sent_message_id=message_id_from_callback(callback)
+        if isinstance(callback := status.get("biz_opaque_callback_data"), str)
+        else None,
     )
 
 
@@ -304,6 +307,26 @@ def _http() -> httpx.Client:
     return _client
 
 
+CALLBACK_PREFIX = "hotel-agent:message:"  # biz_opaque_callback_data: ≤ 512 characters, echoed in statuses
+
+
+def callback_data_for(message_id: int) -> str:
+    return f"{CALLBACK_PREFIX}{message_id}"
+
+
+def message_id_from_callback(data: str) -> int | None:
+    """Our outbound message id from a status's ``biz_opaque_callback_data``; ``None`` for anything else."""
+    if not data.startswith(CALLBACK_PREFIX):
+        return None
+    digits = data[len(CALLBACK_PREFIX) :]
+    return int(digits) if digits.isascii() and digits.isdecimal() and len(digits) <= 18 else None
+
+
+# Failures where the request cannot have been acted on: nothing (or not all of it) reached Meta.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout, httpx.WriteError,
+             httpx.LocalProtocolError, httpx.UnsupportedProtocol, httpx.ProxyError)  # fmt: skip
+
+
 def access_token_for(credentials: dict[str, str]) -> str:
     return credentials.get("access_token") or settings.WHATSAPP_ACCESS_TOKEN
 
@@ -348,13 +371,16 @@ class WhatsAppAdapter:
             "recipient_type": "individual",
             "to": request.to,
             **message_content(text, request.options),
+            "biz_opaque_callback_data": callback_data_for(request.message_id),
         }
         try:
             response = _http().post(url, json=body, headers={"Authorization": f"Bearer {token}"})
-        except httpx.TimeoutException as exc:
-            raise SendError(f"timeout: {exc}", code="timeout", transient=True) from exc
-        except httpx.TransportError as exc:
-            raise SendError(f"transport: {exc}", code="transport", transient=True) from exc
+        except _NOT_SENT as exc:
+            code = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
+            raise SendError(f"{code}: {exc!r}", code=code, transient=True) from exc
+        except httpx.TransportError as exc:  # read timeout, reset or close mid-answer: Meta may have accepted it
+            code = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
+            raise SendError(f"{code}, unconfirmed: {exc!r}", code=code, transient=True, ambiguous=True) from exc
         try:
             data = response.json()
         except ValueError:

@@ -1,0 +1,235 @@
+"""A send whose answer never arrived (read timeout, connection dropped mid-reply) may still have been accepted by
+Meta. It is not resent at once: the lease is kept, and a status webhook that echoes the request's
+``biz_opaque_callback_data`` confirms it, so the guest gets one copy, not two."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+import respx
+from django.utils import timezone
+from prometheus_client import REGISTRY
+
+from channels_gateway.adapters.whatsapp import callback_data_for, parse_payload
+from channels_gateway.services import outbound_send
+from conversations.models import DeliveryStatus, Message
+from tests import whatsapp_payloads as wa
+from tests.factories import ConversationFactory, GuestFactory, MessageFactory
+
+AMBIGUOUS = {
+    "read timeout": httpx.ReadTimeout("timed out"),
+    "connection reset mid-answer": httpx.ReadError("connection reset by peer"),
+    "closed without an answer": httpx.RemoteProtocolError("Server disconnected without sending a response."),
+}
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def graph(settings, whatsapp_account):
+    settings.WHATSAPP_ACCESS_TOKEN = "env-access-token"
+    with respx.mock(base_url=settings.WHATSAPP_API_BASE_URL, assert_all_called=False) as mock:
+        yield mock.post(f"/{whatsapp_account.external_id}/messages")
+
+
+def queued_reply(account) -> Message:
+    guest = GuestFactory(tenant=account.tenant, address=wa.GUEST_PHONE)
+    conversation = ConversationFactory(tenant=account.tenant, guest=guest, channel_account=account)
+    return MessageFactory(conversation=conversation, text="Su reserva está confirmada.", status=DeliveryStatus.QUEUED)
+
+
+@pytest.fixture
+def queued(whatsapp_account):
+    return queued_reply(whatsapp_account)
+
+
+def accepted(provider_id: str) -> httpx.Response:
+    return httpx.Response(200, json={"messaging_product": "whatsapp", "messages": [{"id": provider_id}]})
+
+
+@pytest.fixture
+def deliver(client, django_capture_on_commit_callbacks):
+    def _deliver(account, *statuses: dict):
+        body = wa.encode(wa.envelope(account.external_id, statuses=list(statuses)))
+        headers = {"X-Hub-Signature-256": wa.sign(body)}
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(wa.WEBHOOK_URL, data=body, content_type="application/json", headers=headers)
+        assert response.status_code == 200
+        return response
+
+    return _deliver
+
+
+def lease_runs_out(message: Message, settings) -> None:
+    Message.objects.filter(pk=message.pk).update(
+        send_claimed_at=timezone.now() - timedelta(seconds=settings.OUTBOUND_SEND_LEASE_SECONDS + 1)
+    )
+
+
+# --- the sender -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("error", AMBIGUOUS.values(), ids=AMBIGUOUS.keys())
+def test_an_unconfirmed_send_keeps_its_lease_and_is_not_resent_at_once(queued, graph, settings, error):
+    graph.side_effect = error
+    before = metric("outbound_messages_total", channel="whatsapp", result="unconfirmed")
+
+    outcome = outbound_send(message_id=queued.pk)
+
+    assert outcome.result == "retry"
+    assert outcome.retry_in > settings.OUTBOUND_SEND_LEASE_SECONDS - 5  # after the lease, not after a second
+    queued.refresh_from_db()
+    assert queued.status == DeliveryStatus.QUEUED
+    assert queued.send_claimed_at is not None  # still held
+    assert metric("outbound_messages_total", channel="whatsapp", result="unconfirmed") == before + 1
+    assert outbound_send(message_id=queued.pk).result == "in_flight"  # a redelivered task does not resend
+    assert graph.call_count == 1
+
+
+def test_an_unconfirmed_send_is_resent_once_the_lease_runs_out_without_a_status(queued, graph, settings):
+    graph.side_effect = [httpx.ReadTimeout("timed out"), accepted("wamid.second")]
+    outbound_send(message_id=queued.pk)
+    lease_runs_out(queued, settings)
+
+    assert outbound_send(message_id=queued.pk).result == "sent"
+
+    queued.refresh_from_db()
+    assert queued.provider_message_id == "wamid.second"
+    assert queued.send_attempts == 2
+    assert graph.call_count == 2
+
+
+def test_every_unconfirmed_attempt_counts_against_the_budget(queued, graph, settings):
+    settings.WHATSAPP_SEND_MAX_RETRIES = 2
+    graph.side_effect = httpx.ReadTimeout("timed out")
+    assert outbound_send(message_id=queued.pk).result == "retry"
+    lease_runs_out(queued, settings)
+
+    assert outbound_send(message_id=queued.pk).result == "failed"
+
+    queued.refresh_from_db()
+    assert queued.status == DeliveryStatus.FAILED
+    assert queued.error_code == "timeout"
+
+
+# --- the status that confirms it -------------------------------------------------------------------------------
+def test_a_sent_status_with_the_callback_data_confirms_the_send(queued, graph, whatsapp_account, deliver, settings):
+    graph.side_effect = httpx.ReadTimeout("timed out")
+    outbound_send(message_id=queued.pk)
+    before = metric("message_status_updates_total", channel="whatsapp", status="sent", result="confirmed")
+
+    deliver(whatsapp_account, wa.status("wamid.first", "sent", callback=callback_data_for(queued.pk)))
+
+    queued.refresh_from_db()
+    assert queued.status == DeliveryStatus.SENT
+    assert queued.provider_message_id == "wamid.first"
+    assert queued.send_claimed_at is None
+    assert metric("message_status_updates_total", channel="whatsapp", status="sent", result="confirmed") == before + 1
+    lease_runs_out(queued, settings)  # the retry comes back later …
+    assert outbound_send(message_id=queued.pk).result == "skipped"  # … and finds nothing to send
+    assert graph.call_count == 1
+
+
+def test_a_later_status_confirms_and_applies_on_top(queued, graph, whatsapp_account, deliver):
+    graph.side_effect = httpx.ReadTimeout("timed out")
+    outbound_send(message_id=queued.pk)
+
+    deliver(whatsapp_account, wa.status("wamid.first", "read", callback=callback_data_for(queued.pk)))
+    deliver(whatsapp_account, wa.status("wamid.first", "delivered", callback=callback_data_for(queued.pk)))
+
+    queued.refresh_from_db()
+    assert queued.provider_message_id == "wamid.first"
+    assert queued.status == DeliveryStatus.READ
+
+
+def test_a_failed_status_confirms_the_send_and_records_the_error(queued, graph, whatsapp_account, deliver):
+    graph.side_effect = httpx.ReadTimeout("timed out")
+    outbound_send(message_id=queued.pk)
+    error = {"code": 131047, "title": "Re-engagement message"}
+
+    deliver(whatsapp_account, wa.status("wamid.first", "failed", errors=[error], callback=callback_data_for(queued.pk)))
+
+    queued.refresh_from_db()
+    assert queued.status == DeliveryStatus.FAILED
+    assert queued.error_code == "131047"
+    assert queued.provider_message_id == "wamid.first"
+
+
+def test_callback_data_naming_another_hotels_message_confirms_nothing(whatsapp_account, other_tenant_account, deliver):
+    theirs = queued_reply(other_tenant_account)
+
+    deliver(whatsapp_account, wa.status("wamid.forged", "sent", callback=callback_data_for(theirs.pk)))
+
+    theirs.refresh_from_db()
+    assert theirs.status == DeliveryStatus.QUEUED
+    assert theirs.provider_message_id is None
+    assert not Message.objects.filter(provider_message_id="wamid.forged").exists()
+
+
+def test_callback_data_naming_an_inbound_message_confirms_nothing(whatsapp_account, deliver):
+    conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
+    inbound = MessageFactory(conversation=conversation, direction="inbound", provider_message_id=None)
+
+    deliver(whatsapp_account, wa.status("wamid.x", "sent", callback=callback_data_for(inbound.pk)))
+
+    inbound.refresh_from_db()
+    assert inbound.provider_message_id is None
+
+
+def test_a_status_of_the_first_copy_after_a_resend_is_counted_as_a_duplicate(
+    queued, graph, whatsapp_account, deliver, settings
+):
+    graph.side_effect = [httpx.ReadTimeout("timed out"), accepted("wamid.second")]
+    outbound_send(message_id=queued.pk)
+    lease_runs_out(queued, settings)
+    outbound_send(message_id=queued.pk)
+    before = metric("message_status_updates_total", channel="whatsapp", status="sent", result="duplicate")
+
+    deliver(whatsapp_account, wa.status("wamid.first", "sent", callback=callback_data_for(queued.pk)))
+
+    queued.refresh_from_db()
+    assert queued.provider_message_id == "wamid.second"  # the copy we know of keeps its id
+    assert metric("message_status_updates_total", channel="whatsapp", status="sent", result="duplicate") == before + 1
+
+
+def test_a_confirmation_during_the_resend_is_counted_and_keeps_the_first_id(
+    queued, graph, whatsapp_account, deliver, settings
+):
+    def confirm_while_sending(request):
+        deliver(whatsapp_account, wa.status("wamid.first", "sent", callback=callback_data_for(queued.pk)))
+        return accepted("wamid.second")
+
+    graph.side_effect = [httpx.ReadTimeout("timed out"), confirm_while_sending]
+    outbound_send(message_id=queued.pk)
+    lease_runs_out(queued, settings)
+    before = metric("outbound_messages_total", channel="whatsapp", result="duplicate")
+
+    assert outbound_send(message_id=queued.pk).result == "sent"
+
+    queued.refresh_from_db()
+    assert queued.provider_message_id == "wamid.first"
+    assert metric("outbound_messages_total", channel="whatsapp", result="duplicate") == before + 1
+
+
+# --- parsing ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("callback", "expected"),
+    [
+        ("hotel-agent:message:42", 42),
+        ("hotel-agent:message:", None),
+        ("hotel-agent:message:4x", None),
+        ("hotel-agent:message:²", None),  # a Unicode digit is not an id
+        ("hotel-agent:message:" + "9" * 19, None),
+        ("another-app:42", None),
+        (42, None),
+        (None, None),
+    ],
+)
+def test_the_parser_reads_only_our_own_callback_data(callback, expected):
+    body = wa.encode(wa.envelope("106540352242922", statuses=[wa.status("wamid.p", "sent", callback=callback)]))
+
+    (update,) = parse_payload(body).statuses
+
+    assert update.sent_message_id == expected
