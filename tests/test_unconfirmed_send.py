@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 
 from channels_gateway.adapters.whatsapp import callback_data_for, parse_payload
 from channels_gateway.services import outbound_send
-from conversations.models import DeliveryStatus, Message
+from conversations.models import DeliveryStatus, Direction, Message, Sender
 from tests import whatsapp_payloads as wa
 from tests.factories import ConversationFactory, GuestFactory, MessageFactory
 
@@ -170,7 +170,8 @@ def test_callback_data_naming_another_hotels_message_confirms_nothing(whatsapp_a
 
 def test_callback_data_naming_an_inbound_message_confirms_nothing(whatsapp_account, deliver):
     conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
-    inbound = MessageFactory(conversation=conversation, direction="inbound", provider_message_id=None)
+    inbound = MessageFactory(conversation=conversation, direction=Direction.INBOUND, sender=Sender.GUEST,
+                             status=DeliveryStatus.RECEIVED, provider_message_id=None)  # fmt: skip
 
     deliver(whatsapp_account, wa.status("wamid.x", "sent", callback=callback_data_for(inbound.pk)))
 
