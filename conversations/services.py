@@ -251,11 +251,17 @@ def _outbound_confirm_by_callback(*, account: ResolvedAccount, update: StatusUpd
         # It was sent again before this status came: the guest has two copies; the other id is the one we keep.
         logger.warning("outbound_sent_twice", message_id=message_id, provider_message_id=update.provider_message_id)
         return "duplicate"
-    confirmed = mine.filter(provider_message_id__isnull=True, status=DeliveryStatus.QUEUED).update(
+    # Still waiting (queued), or given up on after the last unconfirmed attempt (failed without an id): Meta says
+    # it went out, so the failure was ours and is taken back.
+    confirmed = mine.filter(
+        provider_message_id__isnull=True, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.FAILED]
+    ).update(
         provider_message_id=update.provider_message_id,
         status=DeliveryStatus.SENT,
         status_updated_at=update.timestamp or timezone.now(),
         send_claimed_at=None,
+        error_code="",
+        error_detail="",
     )
     if not confirmed:
         return None

@@ -114,6 +114,17 @@ def test_every_unconfirmed_attempt_counts_against_the_budget(queued, graph, sett
     assert queued.error_code == "timeout"
 
 
+def test_a_status_after_the_budget_ran_out_takes_the_failure_back(queued, graph, whatsapp_account, deliver, settings):
+    settings.WHATSAPP_SEND_MAX_RETRIES = 1
+    graph.side_effect = httpx.ReadTimeout("timed out")
+    assert outbound_send(message_id=queued.pk).result == "failed"
+
+    deliver(whatsapp_account, wa.status("wamid.first", "delivered", callback=callback_data_for(queued.pk)))
+
+    queued.refresh_from_db()
+    assert (queued.status, queued.provider_message_id, queued.error_code) == ("delivered", "wamid.first", "")
+
+
 # --- the status that confirms it -------------------------------------------------------------------------------
 def test_a_sent_status_with_the_callback_data_confirms_the_send(queued, graph, whatsapp_account, deliver, settings):
     graph.side_effect = httpx.ReadTimeout("timed out")
