@@ -40,6 +40,7 @@ from conversations.services import (
     outbound_lease_remaining,
     outbound_mark_failed,
     outbound_mark_sent,
+    outbound_provider_id,
     outbound_release,
 )
 from tenants.flags import flag_enabled
@@ -464,8 +465,11 @@ def outbound_send(*, message_id: int) -> SendOutcome:
         outbound_messages_total.labels(channel=account.channel, result="failed").inc()
         log.error("outbound_send_failed", error=str(exc), transient=exc.transient)
         return SendOutcome("failed")
-    if not outbound_mark_sent(message=message, provider_message_id=sent.provider_message_id):
-        # Confirmed meanwhile by a status of an earlier, unconfirmed attempt: the guest has two copies.
+    if not outbound_mark_sent(message=message, provider_message_id=sent.provider_message_id) and (
+        outbound_provider_id(message_id=message.pk) != sent.provider_message_id
+    ):
+        # Confirmed meanwhile by a status of an earlier, unconfirmed attempt: the guest has two copies. (A status of
+        # this very send may also have confirmed it first: same id, one copy.)
         outbound_messages_total.labels(channel=account.channel, result="duplicate").inc()
         logger.warning("outbound_sent_twice", message_id=message.pk, provider_message_id=sent.provider_message_id)
         return SendOutcome("sent")

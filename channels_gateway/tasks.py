@@ -41,6 +41,8 @@ def send_outbound(self, message_id: int) -> str:
             return "skipped"
         raise self.retry(exc=RetrySend(f"message {message_id} leased"), countdown=outcome.retry_in)
     if outcome.result == "retry":
+        # An unconfirmed send keeps its lease, so inline (no broker: no countdown, no sweep) the re-run finds it in
+        # flight and stops; the message waits for its status or for a worker's sweep. Only a real provider times out.
         raise self.retry(exc=RetrySend(f"message {message_id}"), countdown=outcome.retry_in)
     return outcome.result
 

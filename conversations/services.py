@@ -234,27 +234,23 @@ def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> s
 
 
 def _outbound_confirm_by_callback(*, account: ResolvedAccount, update: StatusUpdate) -> str | None:
-    """A status for a provider id we never recorded, naming (in its callback data) one of this account's outbound
-    messages: the answer to that send was lost (read timeout), but Meta accepted it. Record the id and mark it sent,
-    so the pending retry finds nothing to send. Returns confirmed | duplicate, or ``None`` when it names nothing of
-    ours (another hotel's message included: the lookup is scoped to the account)."""
+    """A status for a provider id we have not recorded, naming (in its signed callback data) one of this account's
+    outbound messages: the answer to that send was lost (read timeout), or has not been recorded yet, but Meta
+    accepted it. Record the id and mark it sent, so a pending retry finds nothing to send. Returns confirmed |
+    duplicate, or ``None`` when it names nothing of ours to confirm (another hotel's or account's message, one never
+    attempted, or one whose send recorded this very id meanwhile: the caller's usual path applies it then)."""
     message_id = update.sent_message_id
     if message_id is None:
         return None
     mine = Message.objects.filter(
         pk=message_id, tenant_id=account.tenant_id, channel_account_id=account.account_id, direction=Direction.OUTBOUND
     )
-    row = mine.values("conversation_id", "provider_message_id").first()
-    if row is None:
-        return None
-    if row["provider_message_id"] is not None:
-        # It was sent again before this status came: the guest has two copies; the other id is the one we keep.
-        logger.warning("outbound_sent_twice", message_id=message_id, provider_message_id=update.provider_message_id)
-        return "duplicate"
     # Still waiting (queued), or given up on after the last unconfirmed attempt (failed without an id): Meta says
     # it went out, so the failure was ours and is taken back.
     confirmed = mine.filter(
-        provider_message_id__isnull=True, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.FAILED]
+        provider_message_id__isnull=True,
+        send_attempts__gt=0,
+        status__in=[DeliveryStatus.QUEUED, DeliveryStatus.FAILED],
     ).update(
         provider_message_id=update.provider_message_id,
         status=DeliveryStatus.SENT,
@@ -263,12 +259,20 @@ def _outbound_confirm_by_callback(*, account: ResolvedAccount, update: StatusUpd
         error_code="",
         error_detail="",
     )
-    if not confirmed:
-        return None
-    logger.info("outbound_confirmed_by_status", message_id=message_id, provider_message_id=update.provider_message_id)
-    _publish_status(tenant_id=account.tenant_id, conversation_id=row["conversation_id"], message_id=message_id,
-                    status=DeliveryStatus.SENT)  # fmt: skip
-    return "confirmed"
+    if confirmed:
+        logger.info(
+            "outbound_confirmed_by_status", message_id=message_id, provider_message_id=update.provider_message_id
+        )
+        conversation_id = mine.values_list("conversation_id", flat=True).first()
+        _publish_status(tenant_id=account.tenant_id, conversation_id=conversation_id, message_id=message_id,
+                        status=DeliveryStatus.SENT)  # fmt: skip
+        return "confirmed"
+    recorded = mine.values_list("provider_message_id", flat=True).first()
+    if recorded is not None and recorded != update.provider_message_id:
+        # It was sent again before this status came: the guest has two copies; the other id is the one we keep.
+        logger.warning("outbound_sent_twice", message_id=message_id, provider_message_id=update.provider_message_id)
+        return "duplicate"
+    return None
 
 
 def _publish_status(*, tenant_id: int, conversation_id, message_id: int, status: str, error_code: str = "") -> None:
@@ -469,6 +473,10 @@ def outbound_mark_sent(*, message: Message, provider_message_id: str) -> bool:
                             status=DeliveryStatus.SENT)  # fmt: skip
             return True
     return False
+
+
+def outbound_provider_id(*, message_id: int) -> str | None:
+    return Message.objects.filter(pk=message_id).values_list("provider_message_id", flat=True).first()
 
 
 def outbound_release(*, message: Message) -> None:

@@ -10,6 +10,7 @@ import pytest
 import respx
 from django.utils import timezone
 
+from channels_gateway.adapters.whatsapp import callback_data_for, message_id_from_callback
 from channels_gateway.services import outbound_send
 from channels_gateway.tasks import send_outbound
 from conversations.models import DeliveryStatus, Message
@@ -95,8 +96,9 @@ def test_send_posts_the_documented_request_and_records_the_wamid(queued, token, 
         "to": wa.GUEST_PHONE,
         "type": "text",
         "text": {"preview_url": False, "body": "¡Hola! ¿En qué puedo ayudarte?"},
-        "biz_opaque_callback_data": f"hotel-agent:message:{queued.pk}",  # echoed in statuses: confirms lost answers
+        "biz_opaque_callback_data": callback_data_for(queued.pk),  # echoed in statuses: confirms lost answers
     }
+    assert message_id_from_callback(callback_data_for(queued.pk)) == queued.pk
     message = reload(queued)
     assert message.status == DeliveryStatus.SENT
     assert message.provider_message_id == "wamid.sent-1"

@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 import pytest
 import respx
+from django.test import override_settings
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
@@ -16,12 +17,18 @@ from channels_gateway.adapters.whatsapp import callback_data_for, parse_payload
 from channels_gateway.services import outbound_send
 from conversations.models import DeliveryStatus, Direction, Message, Sender
 from tests import whatsapp_payloads as wa
-from tests.factories import ConversationFactory, GuestFactory, MessageFactory
+from tests.factories import ChannelAccountFactory, ConversationFactory, GuestFactory, MessageFactory
 
 AMBIGUOUS = {
     "read timeout": httpx.ReadTimeout("timed out"),
     "connection reset mid-answer": httpx.ReadError("connection reset by peer"),
     "closed without an answer": httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    "answer that does not decode": httpx.DecodingError("invalid gzip"),
+}
+UNSENDABLE = {
+    "bad base URL": httpx.InvalidURL("Invalid port"),
+    "header value that is not HTTP": httpx.LocalProtocolError("Illegal header value"),
+    "scheme": httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'htp://'."),
 }
 
 
@@ -86,6 +93,16 @@ def test_an_unconfirmed_send_keeps_its_lease_and_is_not_resent_at_once(queued, g
     assert metric("outbound_messages_total", channel="whatsapp", result="unconfirmed") == before + 1
     assert outbound_send(message_id=queued.pk).result == "in_flight"  # a redelivered task does not resend
     assert graph.call_count == 1
+
+
+@pytest.mark.parametrize("error", UNSENDABLE.values(), ids=UNSENDABLE.keys())
+def test_a_request_that_cannot_be_made_fails_at_once(queued, graph, error):
+    graph.side_effect = error
+
+    assert outbound_send(message_id=queued.pk).result == "failed"
+
+    queued.refresh_from_db()
+    assert (queued.status, queued.error_code, queued.send_claimed_at) == ("failed", "bad_request", None)
 
 
 def test_an_unconfirmed_send_is_resent_once_the_lease_runs_out_without_a_status(queued, graph, settings):
@@ -168,8 +185,61 @@ def test_a_failed_status_confirms_the_send_and_records_the_error(queued, graph, 
     assert queued.provider_message_id == "wamid.first"
 
 
+def test_a_status_that_overtakes_a_normal_send_confirms_it_once(queued, graph, whatsapp_account, deliver):
+    """Meta's "sent" can be processed before the send task records the id it got: one copy, not a duplicate."""
+
+    def status_first(request):
+        deliver(whatsapp_account, wa.status("wamid.only", "sent", callback=callback_data_for(queued.pk)))
+        return accepted("wamid.only")
+
+    graph.side_effect = status_first
+    duplicates = metric("outbound_messages_total", channel="whatsapp", result="duplicate")
+    sent = metric("outbound_messages_total", channel="whatsapp", result="sent")
+
+    assert outbound_send(message_id=queued.pk).result == "sent"
+
+    queued.refresh_from_db()
+    assert (queued.status, queued.provider_message_id) == ("sent", "wamid.only")
+    assert metric("outbound_messages_total", channel="whatsapp", result="duplicate") == duplicates
+    assert metric("outbound_messages_total", channel="whatsapp", result="sent") == sent + 1
+
+
+def test_a_status_racing_the_resend_that_records_another_id_is_a_duplicate(
+    queued, graph, whatsapp_account, deliver, settings, monkeypatch
+):
+    """The confirmation finds no id, then the resend records its own before the confirming UPDATE runs."""
+    from conversations import services as conversation_services
+
+    graph.side_effect = httpx.ReadTimeout("timed out")
+    outbound_send(message_id=queued.pk)
+    real_filter = conversation_services.Message.objects.filter
+
+    def resend_records_first(*args, **kwargs):
+        if kwargs.get("pk") == queued.pk and kwargs.get("direction") == "out":
+            Message.objects.filter(pk=queued.pk).update(provider_message_id="wamid.second", status="sent")
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(conversation_services.Message.objects, "filter", resend_records_first)
+    before = metric("message_status_updates_total", channel="whatsapp", status="sent", result="duplicate")
+
+    deliver(whatsapp_account, wa.status("wamid.first", "sent", callback=callback_data_for(queued.pk)))
+
+    monkeypatch.undo()
+    queued.refresh_from_db()
+    assert queued.provider_message_id == "wamid.second"
+    assert metric("message_status_updates_total", channel="whatsapp", status="sent", result="duplicate") == before + 1
+
+
+def test_callback_data_naming_a_message_never_attempted_confirms_nothing(queued, whatsapp_account, deliver):
+    deliver(whatsapp_account, wa.status("wamid.x", "sent", callback=callback_data_for(queued.pk)))
+
+    queued.refresh_from_db()
+    assert (queued.status, queued.provider_message_id) == ("queued", None)  # still to be sent
+
+
 def test_callback_data_naming_another_hotels_message_confirms_nothing(whatsapp_account, other_tenant_account, deliver):
     theirs = queued_reply(other_tenant_account)
+    Message.objects.filter(pk=theirs.pk).update(send_attempts=1)  # attempted, answer lost: confirmable by its own
 
     deliver(whatsapp_account, wa.status("wamid.forged", "sent", callback=callback_data_for(theirs.pk)))
 
@@ -179,15 +249,27 @@ def test_callback_data_naming_another_hotels_message_confirms_nothing(whatsapp_a
     assert not Message.objects.filter(provider_message_id="wamid.forged").exists()
 
 
+def test_callback_data_naming_the_same_hotels_other_number_confirms_nothing(whatsapp_account, deliver):
+    second_number = ChannelAccountFactory(tenant=whatsapp_account.tenant)
+    theirs = queued_reply(second_number)
+    Message.objects.filter(pk=theirs.pk).update(send_attempts=1)
+
+    deliver(whatsapp_account, wa.status("wamid.y", "sent", callback=callback_data_for(theirs.pk)))
+
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.provider_message_id) == ("queued", None)
+
+
 def test_callback_data_naming_an_inbound_message_confirms_nothing(whatsapp_account, deliver):
     conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
+    # in every other way a row the confirmation would take (queued, attempted, no id): only its direction differs
     inbound = MessageFactory(conversation=conversation, direction=Direction.INBOUND, sender=Sender.GUEST,
-                             status=DeliveryStatus.RECEIVED, provider_message_id=None)  # fmt: skip
+                             status=DeliveryStatus.QUEUED, send_attempts=1, provider_message_id=None)  # fmt: skip
 
     deliver(whatsapp_account, wa.status("wamid.x", "sent", callback=callback_data_for(inbound.pk)))
 
     inbound.refresh_from_db()
-    assert inbound.provider_message_id is None
+    assert (inbound.status, inbound.provider_message_id) == ("queued", None)
 
 
 def test_a_status_of_the_first_copy_after_a_resend_is_counted_as_a_duplicate(
@@ -226,21 +308,27 @@ def test_a_confirmation_during_the_resend_is_counted_and_keeps_the_first_id(
 
 
 # --- parsing ----------------------------------------------------------------------------------------------------
+def signed_elsewhere(message_id: int) -> str:
+    with override_settings(SECRET_KEY="another-installation-" + "k" * 40):
+        return callback_data_for(message_id)
+
+
 @pytest.mark.parametrize(
     ("callback", "expected"),
     [
-        ("hotel-agent:message:42", 42),
-        ("hotel-agent:message:", None),
-        ("hotel-agent:message:4x", None),
-        ("hotel-agent:message:²", None),  # a Unicode digit is not an id
-        ("hotel-agent:message:" + "9" * 19, None),
-        ("another-app:42", None),
-        (42, None),
-        (None, None),
+        (lambda: callback_data_for(42), 42),
+        (lambda: "hotel-agent:message:42", None),  # unsigned
+        (lambda: callback_data_for(42).replace(":42:", ":43:"), None),  # tampered
+        (lambda: signed_elsewhere(42), None),  # a staging copy sharing the business account
+        (lambda: callback_data_for(42) + "x" * 512, None),
+        (lambda: "another-app:42", None),
+        (lambda: 42, None),
+        (lambda: None, None),
     ],
+    ids=["ours", "unsigned", "tampered", "other installation", "too long", "another app", "not a string", "absent"],
 )
 def test_the_parser_reads_only_our_own_callback_data(callback, expected):
-    body = wa.encode(wa.envelope("106540352242922", statuses=[wa.status("wamid.p", "sent", callback=callback)]))
+    body = wa.encode(wa.envelope("106540352242922", statuses=[wa.status("wamid.p", "sent", callback=callback())]))
 
     (update,) = parse_payload(body).statuses
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import structlog
 from django.conf import settings
+from django.core import signing
 
 from channels_gateway.types import (
     OutboundRequest,
@@ -307,24 +308,35 @@ def _http() -> httpx.Client:
     return _client
 
 
-CALLBACK_PREFIX = "hotel-agent:message:"  # biz_opaque_callback_data: ≤ 512 characters, echoed in statuses
+# biz_opaque_callback_data (≤ 512 characters, echoed in the statuses of that message): our message id, signed with
+# SECRET_KEY, so a status can only confirm a message this installation sent (not one of a staging copy sharing the
+# business account, nor an id reused after a restore into another database).
+CALLBACK_PREFIX = "hotel-agent:message:"
+_CALLBACK_SALT = "channels_gateway.whatsapp.callback"
+MAX_CALLBACK_LENGTH = 512
 
 
 def callback_data_for(message_id: int) -> str:
-    return f"{CALLBACK_PREFIX}{message_id}"
+    return CALLBACK_PREFIX + signing.Signer(salt=_CALLBACK_SALT).sign(str(message_id))
 
 
 def message_id_from_callback(data: str) -> int | None:
-    """Our outbound message id from a status's ``biz_opaque_callback_data``; ``None`` for anything else."""
-    if not data.startswith(CALLBACK_PREFIX):
+    """Our outbound message id from a status's ``biz_opaque_callback_data``; ``None`` for anything else (another
+    app's data, another installation's signature, a tampered value)."""
+    if not data.startswith(CALLBACK_PREFIX) or len(data) > MAX_CALLBACK_LENGTH:
         return None
-    digits = data[len(CALLBACK_PREFIX) :]
-    return int(digits) if digits.isascii() and digits.isdecimal() and len(digits) <= 18 else None
+    try:
+        value = signing.Signer(salt=_CALLBACK_SALT).unsign(data[len(CALLBACK_PREFIX) :])
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 18 else None
 
 
-# Failures where the request cannot have been acted on: nothing (or not all of it) reached Meta.
+# Failures where the request cannot have been acted on: nothing (or not all of it) reached Meta. Retry soon.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteTimeout, httpx.WriteError,
-             httpx.LocalProtocolError, httpx.UnsupportedProtocol, httpx.ProxyError)  # fmt: skip
+             httpx.ProxyError)  # fmt: skip
+# The request could not even be built or spoken (a bad base URL, a header value that is not HTTP): no retry helps.
+_UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
 
 def access_token_for(credentials: dict[str, str]) -> str:
@@ -375,10 +387,13 @@ class WhatsAppAdapter:
         }
         try:
             response = _http().post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+        except _UNSENDABLE as exc:
+            raise SendError(f"request: {exc!r}", code="bad_request", transient=False) from exc
         except _NOT_SENT as exc:
             code = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
             raise SendError(f"{code}: {exc!r}", code=code, transient=True) from exc
-        except httpx.TransportError as exc:  # read timeout, reset or close mid-answer: Meta may have accepted it
+        except httpx.RequestError as exc:
+            # Read timeout, reset or close mid-answer, an answer that would not decode: Meta may have accepted it.
             code = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
             raise SendError(f"{code}, unconfirmed: {exc!r}", code=code, transient=True, ambiguous=True) from exc
         try:
