@@ -21,3 +21,7 @@ inbound_insert_statements_total = Counter(
 inbound_insert_rows_total = Counter(
     "inbound_insert_rows_total", "Webhook notification rows stored by those statements."
 )
+inbound_notifications_exhausted_total = Counter(
+    "inbound_notifications_exhausted_total",
+    "Stored webhook notifications that failed INBOUND_NOTIFICATION_MAX_ATTEMPTS times; the sweep leaves them alone.",
+)

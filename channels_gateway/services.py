@@ -16,7 +16,7 @@ from django import db
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -26,6 +26,7 @@ from channels_gateway.group_insert import GroupInsert
 from channels_gateway.metrics import (
     inbound_insert_rows_total,
     inbound_insert_statements_total,
+    inbound_notifications_exhausted_total,
     outbound_messages_total,
     webhook_duplicates_total,
     webhook_rejected_total,
@@ -131,6 +132,19 @@ def whatsapp_webhook_ingest(*, body: bytes, signature: str | None) -> AcceptResu
     if not_json is not None:
         raise not_json
     batch = whatsapp.parse_document(document)
+    # Dropping is final (Meta does not redeliver a 200), so a cached "unknown" is checked against the database before
+    # it drops anything: it may be stale (an account activated while another request was caching its absence). Only
+    # signed notifications get here, so this costs nothing to someone probing with made-up numbers.
+    rechecked = {
+        external_id: tenant_resolve(channel=channel, external_id=external_id, fresh=True)
+        for external_id in batch.account_external_ids
+        if accounts.get(external_id) is None
+    }
+    if any(rechecked.values()):
+        accounts.update(rechecked)
+        found = {a.credential("app_secret") or settings.WHATSAPP_APP_SECRET for a in rechecked.values() if a}
+        if found - secrets:
+            whatsapp.verify_signature(body, signature, found - secrets)  # their own secrets must validate it too
 
     result = AcceptResult()
     known: list[ResolvedAccount] = []
@@ -385,9 +399,13 @@ def _notification_done(notification: InboundNotification, result: IngestResult) 
 
 def inbound_notification_failed(*, notification_id: int, error: BaseException) -> None:
     """Keep the failure visible on the row (admin, ``reprocess_inbound``); the task retries it."""
-    InboundNotification.objects.filter(pk=notification_id, processed_at__isnull=True).update(
-        attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
+    rows = InboundNotification.objects.filter(pk=notification_id, processed_at__isnull=True)
+    rows.update(
+        attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500], failed_at=timezone.now()
     )
+    if rows.filter(attempts=settings.INBOUND_NOTIFICATION_MAX_ATTEMPTS).exists():
+        inbound_notifications_exhausted_total.inc()
+        logger.error("inbound_notification_exhausted", notification_id=notification_id, error=repr(error))
 
 
 def inbound_notifications_purge(*, older_than: timedelta) -> int:
@@ -397,14 +415,21 @@ def inbound_notifications_purge(*, older_than: timedelta) -> int:
     return deleted
 
 
-def inbound_notifications_stuck(*, older_than: timedelta) -> list[int]:
-    """Unprocessed notifications received more than ``older_than`` ago, oldest first."""
-    cutoff = timezone.now() - older_than
-    return list(
-        InboundNotification.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
-        .order_by("received_at", "pk")
-        .values_list("pk", flat=True)
-    )
+# A row that failed this recently is still in its own retry chain (backoff capped at 10 min): the sweep leaves it.
+RETRY_CHAIN_GAP = timedelta(minutes=15)
+
+
+def inbound_notifications_stuck(*, older_than: timedelta, sweep: bool = False) -> list[int]:
+    """Unprocessed notifications received more than ``older_than`` ago, oldest first. For the beat ``sweep``, only
+    the ones nobody is retrying: not failed within ``RETRY_CHAIN_GAP``, and not failed
+    ``INBOUND_NOTIFICATION_MAX_ATTEMPTS`` times already (those wait for an operator: admin, ``reprocess_inbound``)."""
+    now = timezone.now()
+    rows = InboundNotification.objects.filter(processed_at__isnull=True, received_at__lt=now - older_than)
+    if sweep:
+        rows = rows.filter(attempts__lt=settings.INBOUND_NOTIFICATION_MAX_ATTEMPTS).filter(
+            Q(failed_at__isnull=True) | Q(failed_at__lt=now - RETRY_CHAIN_GAP)
+        )
+    return list(rows.order_by("received_at", "pk").values_list("pk", flat=True))
 
 
 # --- outbound -------------------------------------------------------------------------------------------------------

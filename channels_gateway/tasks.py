@@ -128,7 +128,7 @@ def reprocess_stuck_notifications(older_than_minutes: float = 5.0) -> int:
 
     from channels_gateway.services import inbound_notifications_stuck
 
-    ids = inbound_notifications_stuck(older_than=timedelta(minutes=older_than_minutes))
+    ids = inbound_notifications_stuck(older_than=timedelta(minutes=older_than_minutes), sweep=True)
     if ids:
         process_inbound_notifications.delay(ids)
     return len(ids)

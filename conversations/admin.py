@@ -204,9 +204,13 @@ class InboundNotificationAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin
     """Webhook notifications as stored by the request: an old unprocessed one is stuck (see ``last_error``;
     ``manage.py reprocess_inbound`` enqueues it again). The raw body is not shown: it may name other hotels."""
 
-    list_display = ["__str__", "tenant", "channel_account", "received_at", "processed_at", "attempts", "last_error"]
+    list_display = [
+        "__str__", "tenant", "channel_account", "received_at", "processed_at", "attempts", "failed_at", "last_error"
+    ]  # fmt: skip
     list_filter = [PendingFilter, "channel", "tenant"]
     list_select_related = ["tenant", "channel_account"]
-    fields = ["tenant", "channel_account", "channel", "received_at", "processed_at", "attempts", "last_error"]
+    fields = [
+        "tenant", "channel_account", "channel", "received_at", "processed_at", "attempts", "failed_at", "last_error"
+    ]  # fmt: skip
     readonly_fields = fields
     date_hierarchy = "received_at"

@@ -22,7 +22,7 @@ orchestrator_escalations_total = Counter(
 )
 inbound_processed_total = Counter(
     "inbound_processed_total",
-    "Inbound messages through the processing task, by outcome (replied, duplicate, human, flagged).",
+    "Inbound messages through the processing task, by outcome (replied, duplicate, human, flagged, reopened).",
     ["outcome"],
 )
 lock_events_total = Counter("lock_events_total", "Distributed lock events.", ["action"])

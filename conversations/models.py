@@ -375,6 +375,7 @@ class InboundNotification(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)  # the last failed attempt
 
     objects = TenantScopedQuerySet.as_manager()
 

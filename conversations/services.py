@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -69,8 +70,12 @@ def guest_get_or_create(*, account: ResolvedAccount, address: str, name: str) ->
 def conversation_get_or_open(*, account: ResolvedAccount, guest: Guest) -> Conversation:
     """The guest's open conversation on this account, or a new one (race-safe: a partial unique constraint
     allows one open conversation per guest and account)."""
+    return _conversation_get_or_open(tenant_id=account.tenant_id, guest=guest, channel_account_id=account.account_id)
+
+
+def _conversation_get_or_open(*, tenant_id: int, guest: Guest, channel_account_id: int) -> Conversation:
     query = Conversation.objects.filter(
-        tenant_id=account.tenant_id, guest=guest, channel_account_id=account.account_id, status__in=OPEN_STATUSES
+        tenant_id=tenant_id, guest=guest, channel_account_id=channel_account_id, status__in=OPEN_STATUSES
     )
     conversation = query.first()
     if conversation is not None:
@@ -78,10 +83,7 @@ def conversation_get_or_open(*, account: ResolvedAccount, guest: Guest) -> Conve
     try:
         with transaction.atomic():
             return Conversation.objects.create(
-                tenant_id=account.tenant_id,
-                guest=guest,
-                channel_account_id=account.account_id,
-                language=guest.language,
+                tenant_id=tenant_id, guest=guest, channel_account_id=channel_account_id, language=guest.language
             )
     except IntegrityError:
         return query.get()
@@ -91,16 +93,30 @@ def conversation_get_or_open(*, account: ResolvedAccount, guest: Guest) -> Conve
 flood_limit_lifted: ContextVar[bool] = ContextVar("flood_limit_lifted", default=False)
 
 
-def _is_flooding(*, conversation: Conversation, now) -> bool:
-    """More than the limit in the last minute from this guest (one open conversation per guest and account; the
-    (conversation, created_at) index keeps this cheap whatever the table's size)."""
+FLOOD_WINDOW = timedelta(seconds=60)
+# How much later than it was sent a message may be stored and still count: bounds the index scan. A backlog drained
+# after an outage is older than this, and is judged by when the guest sent it all the same (see below).
+_FLOOD_STORE_LAG = timedelta(minutes=5)
+
+
+def _is_flooding(*, conversation: Conversation, now, sent_at=None) -> bool:
+    """More than the limit within a minute from this guest, by when the guest *sent* the messages (the provider's
+    timestamp; when it is missing, when we stored them): a backlog drained at once after a worker outage is not a
+    flood. One open conversation per guest and account, and the (conversation, created_at) index keeps it cheap."""
     if flood_limit_lifted.get():
         return False
-    recent = Message.objects.filter(
-        conversation_id=conversation.pk,
-        direction=Direction.INBOUND,
-        created_at__gte=now - timedelta(seconds=60),
-    ).count()
+    at = min(sent_at or now, now)
+    start = at - FLOOD_WINDOW
+    recent = (
+        Message.objects.filter(
+            conversation_id=conversation.pk,
+            direction=Direction.INBOUND,
+            created_at__gte=start - _FLOOD_STORE_LAG,  # stored no earlier than sent (give or take clock skew)
+        )
+        .annotate(sent=Coalesce("provider_timestamp", "created_at"))
+        .filter(sent__gte=start, sent__lte=at)
+        .count()
+    )
     return recent >= settings.GUEST_FLOOD_MAX_PER_MINUTE
 
 
@@ -154,7 +170,7 @@ def inbound_record(*, account: ResolvedAccount, messages: list[UnifiedMessage]) 
             now = timezone.now()
             guest = guest_get_or_create(account=account, address=unified.guest_address, name=unified.guest_name)
             conversation = conversation_get_or_open(account=account, guest=guest)
-            flagged = _is_flooding(conversation=conversation, now=now)
+            flagged = _is_flooding(conversation=conversation, now=now, sent_at=unified.timestamp)
             try:
                 with transaction.atomic():
                     message = Message.objects.create(
@@ -319,6 +335,8 @@ def inbound_process(*, message_id: int) -> str:
             inbound_processed_total.labels(outcome="duplicate").inc()
             return "duplicate"
         conversation = Conversation.objects.get(pk=message.conversation_id, tenant_id=message.tenant_id)
+        if conversation.status == ConversationStatus.CLOSED:
+            return _inbound_move_to_open_conversation(message=message)
         if conversation.status != ConversationStatus.BOT:
             Message.objects.filter(pk=message.pk, processed_at__isnull=True).update(processed_at=timezone.now())
             inbound_processed_total.labels(outcome="human").inc()
@@ -339,6 +357,8 @@ def inbound_process(*, message_id: int) -> str:
                 .values_list("status", flat=True)
                 .first()
             )
+            if status == ConversationStatus.CLOSED:
+                return _inbound_move_to_open_conversation(message=message)
             if status != ConversationStatus.BOT:
                 Message.objects.filter(pk=message.pk).update(processed_at=timezone.now(), nlu=nlu_snapshot(nlu))
                 inbound_processed_total.labels(outcome="human").inc()
@@ -374,6 +394,30 @@ def inbound_process(*, message_id: int) -> str:
             enqueue_on_commit(send_outbound, outbound.pk)
     inbound_processed_total.labels(outcome="replied").inc()
     return "replied"
+
+
+def _inbound_move_to_open_conversation(*, message: Message) -> str:
+    """Staff resolved the conversation after this message was stored in it (before or while it was processed). A
+    guest's message after the close opens a new conversation, so this one does too: it moves there, unanswered, and
+    is processed again on commit, under that conversation's lock. Nothing the guest sent is left answered by no one."""
+    from conversations.tasks import process_inbound
+
+    with transaction.atomic():
+        target = _conversation_get_or_open(
+            tenant_id=message.tenant_id, guest=message.conversation.guest, channel_account_id=message.channel_account_id
+        )
+        moved = Message.objects.filter(pk=message.pk, tenant_id=message.tenant_id, processed_at__isnull=True).update(
+            conversation=target
+        )
+        if moved:
+            now = timezone.now()
+            Conversation.objects.filter(pk=target.pk).update(last_message_at=now, updated_at=now)
+            message.conversation = target
+            events.publish_message(message)
+            enqueue_on_commit(process_inbound, message.pk)
+            logger.info("inbound_moved_from_closed_conversation", message_id=message.pk, to=str(target.pk))
+    inbound_processed_total.labels(outcome="reopened").inc()
+    return "reopened"
 
 
 def nlu_snapshot(nlu) -> dict:

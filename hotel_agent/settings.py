@@ -56,6 +56,9 @@ INBOUND_DRAIN_WAKE_SECONDS = env_int("INBOUND_DRAIN_WAKE_SECONDS", 30)
 INBOUND_WAKE_COALESCE_SECONDS = env_float("INBOUND_WAKE_COALESCE_SECONDS", 0.05)
 # Threads of one web process that store webhook rows at the same moment share one INSERT (one commit); no timer.
 INBOUND_GROUP_COMMIT = env_bool("INBOUND_GROUP_COMMIT", True)
+# Failed attempts after which the beat sweep leaves a stored notification alone (kept, listed in the admin, counted in
+# inbound_notifications_exhausted_total; ``manage.py reprocess_inbound`` still takes it): about three retry chains.
+INBOUND_NOTIFICATION_MAX_ATTEMPTS = env_int("INBOUND_NOTIFICATION_MAX_ATTEMPTS", 40)
 
 PMS_TYPE = env_str("PMS_TYPE", "mock")
 if PMS_TYPE not in ("mock", "qloapps"):

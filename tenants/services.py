@@ -69,15 +69,17 @@ def tenant_resolution_local_clear() -> None:
     _local.clear()
 
 
-def tenant_resolve(*, channel: str, external_id: str) -> ResolvedAccount | None:
+def tenant_resolve(*, channel: str, external_id: str, fresh: bool = False) -> ResolvedAccount | None:
     """Map (channel, external id) to an active tenant's account; ``None`` when unknown or inactive.
 
     Cached for ``TENANT_RESOLUTION_CACHE_TTL`` seconds (negative answers too); changes to an account or its tenant
-    invalidate the entry (``tenants.receivers``).
+    invalidate the entry (``tenants.receivers``). ``fresh`` reads the database whatever is cached (and caches what it
+    finds): for a "no" that would drop something, since a reader racing an activation can cache a stale "unknown"
+    after the invalidation has run.
     """
     key = _cache_key(channel, external_id)
-    cached = _local.get(key)
-    if cached is None:
+    cached = None if fresh else _local.get(key)
+    if cached is None and not fresh:
         cached = cache.get(key)
         if cached is not None:
             _remember_locally(key, cached)
