@@ -314,7 +314,7 @@ def message_status_apply_pending(*, account: ResolvedAccount, provider_message_i
 def inbound_process(*, message_id: int) -> str:
     """Answer one inbound message exactly once. Returns the outcome for logs and metrics."""
     from channels_gateway.tasks import send_outbound
-    from conversations.agent.orchestrator import orchestrate
+    from conversations.agent.orchestrator import orchestrate_turn
 
     message = (
         Message.objects.select_related("conversation__guest", "tenant")
@@ -342,7 +342,7 @@ def inbound_process(*, message_id: int) -> str:
             inbound_processed_total.labels(outcome="human").inc()
             return "human"
 
-        reply, nlu = orchestrate(tenant=message.tenant, conversation=conversation, message=message)
+        reply, nlu, session = orchestrate_turn(tenant=message.tenant, conversation=conversation, message=message)
 
         with transaction.atomic():
             locked = Message.objects.select_for_update().get(pk=message.pk)
@@ -360,6 +360,7 @@ def inbound_process(*, message_id: int) -> str:
             if status == ConversationStatus.CLOSED:
                 return _inbound_move_to_open_conversation(message=message)
             if status != ConversationStatus.BOT:
+                session.save()
                 Message.objects.filter(pk=message.pk).update(processed_at=timezone.now(), nlu=nlu_snapshot(nlu))
                 inbound_processed_total.labels(outcome="human").inc()
                 logger.info("bot_reply_dropped_after_claim", conversation_id=str(conversation.pk), status=status)
@@ -382,6 +383,7 @@ def inbound_process(*, message_id: int) -> str:
             except IntegrityError:
                 inbound_processed_total.labels(outcome="duplicate").inc()
                 return "duplicate"
+            session.save()  # with the reply: a turn whose reply is lost is replayed from the state it started in
             now = timezone.now()
             Message.objects.filter(pk=message.pk).update(processed_at=now, nlu=nlu_snapshot(nlu))
             Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, updated_at=now)

@@ -101,14 +101,16 @@ def test_a_conversation_resolved_while_the_agent_thinks_moves_the_message_instea
     (message_id,) = queued_tasks
     queued_tasks.clear()
     closed = Conversation.objects.get()
-    real_orchestrate = __import__("conversations.agent.orchestrator", fromlist=["orchestrate"]).orchestrate
+    from conversations.agent import orchestrator
+
+    real_orchestrate = orchestrator.orchestrate_turn
 
     def resolved_meanwhile(**kwargs):
         result = real_orchestrate(**kwargs)
         conversation_resolve(conversation=closed, user=receptionist())
         return result
 
-    monkeypatch.setattr("conversations.agent.orchestrator.orchestrate", resolved_meanwhile)
+    monkeypatch.setattr(orchestrator, "orchestrate_turn", resolved_meanwhile)
 
     with django_capture_on_commit_callbacks(execute=True):
         outcome = conversation_services.inbound_process(message_id=message_id)

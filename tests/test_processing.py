@@ -139,14 +139,14 @@ def test_a_claim_while_the_agent_thinks_drops_the_bot_reply(make_inbound, conver
     answers alone."""
     from conversations.agent import orchestrator
 
-    real_orchestrate = orchestrator.orchestrate
+    real_orchestrate = orchestrator.orchestrate_turn
 
     def claimed_meanwhile(**kwargs):
         result = real_orchestrate(**kwargs)
         Conversation.objects.filter(pk=conversation.pk).update(status=ConversationStatus.HUMAN)
         return result
 
-    monkeypatch.setattr(orchestrator, "orchestrate", claimed_meanwhile)
+    monkeypatch.setattr(orchestrator, "orchestrate_turn", claimed_meanwhile)
     message = make_inbound("Hola")
 
     outcome, callbacks = run(inbound_process, message_id=message.pk)

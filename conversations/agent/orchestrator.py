@@ -28,7 +28,7 @@ from conversations.agent.pending import resolve_pending
 from conversations.agent.sessions import agent_settings_for, session_load, session_record_turn
 from conversations.agent.types import Reply, TurnContext
 from conversations.metrics import intents_detected, orchestrator_latency_seconds
-from conversations.models import Conversation, Message, MessageKind
+from conversations.models import Conversation, Message, MessageKind, SessionState
 from tenants.flags import flag_enabled
 from tenants.models import Tenant
 
@@ -143,7 +143,17 @@ def _route(ctx: TurnContext, threshold: float) -> Reply:
 
 
 def orchestrate(*, tenant: Tenant, conversation: Conversation, message: Message) -> tuple[Reply, NLUResult | None]:
-    """Answer one guest message and fold the turn into the conversation's session."""
+    """Answer one guest message and fold the turn into the conversation's session (saved)."""
+    reply, nlu, session = orchestrate_turn(tenant=tenant, conversation=conversation, message=message)
+    session.save()
+    return reply, nlu
+
+
+def orchestrate_turn(
+    *, tenant: Tenant, conversation: Conversation, message: Message
+) -> tuple[Reply, NLUResult | None, SessionState]:
+    """``orchestrate`` without saving the session: the processing task saves it in the transaction that stores the
+    reply, so a turn whose reply is lost (worker killed, database error) is replayed from the same state."""
     started = time.perf_counter()
     session = session_load(conversation=conversation)
     # The conversation's language so far; a first message is detected freely (the hotel's default otherwise).
@@ -165,8 +175,8 @@ def orchestrate(*, tenant: Tenant, conversation: Conversation, message: Message)
                 )
             )
         session_record_turn(session=session, intent="non_text", confidence=1.0, language=language, entities={},
-                            fallback=False, pending=session.pending)  # fmt: skip
-        return reply, None
+                            fallback=False, pending=session.pending, save=False)  # fmt: skip
+        return reply, None, session
 
     context = {"language": known_language or None, "today": today, "check_in": session.context.get("check_in")}
     if isinstance(context["check_in"], str):
@@ -187,11 +197,11 @@ def orchestrate(*, tenant: Tenant, conversation: Conversation, message: Message)
         entities={**remembered_entities(nlu), **{k: v for k, v in reply.remember.items() if v is not None}},
         fallback=reply.fallback,
         pending=reply.pending,
+        save=False,
     )
     forget = [k for k, v in reply.remember.items() if v is None]
     if forget:
         session.context = {k: v for k, v in session.context.items() if k not in forget}
-        session.save(update_fields=["context", "updated_at"])
     orchestrator_latency_seconds.observe(time.perf_counter() - started)
     logger.info(
         "orchestrated",
@@ -201,7 +211,7 @@ def orchestrate(*, tenant: Tenant, conversation: Conversation, message: Message)
         engine=nlu.engine,
         escalate=reply.escalate_reason or None,
     )
-    return reply, nlu
+    return reply, nlu, session
 
 
 aorchestrate = sync_to_async(orchestrate, thread_sensitive=True)

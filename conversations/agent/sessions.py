@@ -91,8 +91,10 @@ def session_record_turn(
     entities: dict[str, Any],
     fallback: bool,
     pending: dict[str, Any] | None,
+    save: bool = True,
 ) -> SessionState:
-    """Fold one turn into the session and push its expiry forward."""
+    """Fold one turn into the session and push its expiry forward (``save=False``: the caller saves it, e.g. in the
+    transaction that stores the reply)."""
     now = timezone.now()
     context = dict(session.context)
     for key in CONTEXT_KEYS:
@@ -109,5 +111,6 @@ def session_record_turn(
     session.fallback_streak = session.fallback_streak + 1 if fallback else 0
     session.pending = pending or {}
     session.expires_at = now + session_ttl(session.tenant_id)
-    session.save()
+    if save:
+        session.save()
     return session

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import structlog
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -309,21 +310,38 @@ def handle_make_reservation(ctx: TurnContext) -> Reply:
     )
 
 
+# The booking a guest's "yes" made, by message: a turn replayed because its reply was lost (worker killed, database
+# error after the PMS call) answers with the same booking instead of booking twice. A day covers any retry.
+BOOKING_MADE_TTL = 24 * 3600
+
+
+def _booking_made_key(ctx: TurnContext) -> str | None:
+    return f"agent:booking-made:v1:{ctx.tenant.pk}:{ctx.message.pk}" if ctx.message.pk else None
+
+
 def confirm_booking(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
     """The guest said yes to the summary: book under a lock on (tenant, room type), re-checking inside the PMS."""
     check_in = dt.date.fromisoformat(pending["check_in"])
     check_out = dt.date.fromisoformat(pending["check_out"])
     pms = pms_access.adapter(ctx.tenant)
+    made_key = _booking_made_key(ctx)
     try:
         with distributed_lock(tenant_id=ctx.tenant.pk, resource=f"booking:{pending['room_type']}", timeout=30, wait=10):
-            booking = pms.create_booking(
-                room_type=pending["room_type"],
-                check_in=check_in,
-                check_out=check_out,
-                adults=int(pending["adults"]),
-                children=int(pending["children"]),
-                guest=GuestDetails(name=pending["guest_name"], email=pending["email"], phone=pending["phone"]),
-            )
+            # Under the lock: a replay running alongside waits for it, then finds the booking.
+            booking = cache.get(made_key) if made_key else None
+            if booking is not None:
+                logger.info("booking_replayed", reference=booking.reference, message_id=ctx.message.pk)
+            else:
+                booking = pms.create_booking(
+                    room_type=pending["room_type"],
+                    check_in=check_in,
+                    check_out=check_out,
+                    adults=int(pending["adults"]),
+                    children=int(pending["children"]),
+                    guest=GuestDetails(name=pending["guest_name"], email=pending["email"], phone=pending["phone"]),
+                )
+                if made_key:
+                    cache.set(made_key, booking, BOOKING_MADE_TTL)
     except PMSNoAvailability:
         return _sold_out(ctx, pending, check_in, check_out)
     except (PMSUnavailable, LockNotAcquired):
