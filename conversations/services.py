@@ -414,6 +414,13 @@ def _inbound_move_to_open_conversation(*, message: Message) -> str:
         if moved:
             now = timezone.now()
             Conversation.objects.filter(pk=target.pk).update(last_message_at=now, updated_at=now)
+            # Whoever follows the closed conversation (the guest's web chat) hears where the guest went.
+            events.publish_on_commit(
+                tenant_id=message.tenant_id,
+                event_type="conversation.moved",
+                payload={"id": message.pk, "from": str(message.conversation_id), "to": str(target.pk)},
+                conversation_id=message.conversation_id,
+            )
             message.conversation = target
             events.publish_message(message)
             enqueue_on_commit(process_inbound, message.pk)

@@ -471,6 +471,25 @@ def test_a_reply_is_created_and_sent_once_whatever_the_retries(
     assert IdempotencyKey.objects.count() == 1
 
 
+def test_a_reply_the_broker_refuses_is_still_a_201_and_left_for_the_sweep(
+    api, agent, conversation, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    def refused(message_id):
+        raise OperationalError("broker down")
+
+    monkeypatch.setattr("channels_gateway.tasks.send_outbound.delay", refused)
+    conversation_claim(conversation=conversation, user=agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = reply(api, conversation)
+
+    assert response.status_code == 201  # stored: no 500 after the commit, and a retry would find it
+    message = Message.objects.get(sender=Sender.STAFF)
+    assert (message.status, message.send_attempts) == ("queued", 0)  # what sweep_unfinished sends
+
+
 def test_a_reply_without_an_idempotency_key_is_a_400(api, agent, conversation, sends):
     conversation_claim(conversation=conversation, user=agent)
     response = reply(api, conversation, key=None)

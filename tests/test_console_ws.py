@@ -178,6 +178,12 @@ def test_ping_pong_and_unknown_messages(client, hotels):
         for after in (-1, "²", "1.5", True):  # "²".isdigit() is True, but it is no number
             await ws.send_json_to({"type": "resume", "after": after})
             assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "bad_request"}
+        await ws.send_json_to({"type": []})  # not a key: no TypeError inside the consumer
+        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "bad_request"}
+        await ws.send_to(text_data="{not json")
+        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "bad_request"}
+        await ws.send_to(bytes_data=b"\x00")
+        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "bad_request"}
         await ws.send_json_to({"type": "ping"})  # still connected
         assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
         await ws.disconnect()

@@ -411,6 +411,65 @@ def test_websocket_gets_its_own_conversation_live_and_nobody_elses(tenant, greet
 
 
 @pytest.mark.django_db(transaction=True)
+def test_websocket_follows_the_guest_when_staff_close_the_conversation_under_a_waiting_message(tenant, greeting_nlu):
+    """Staff resolve the conversation while the guest's last message waits for the worker: the message moves to a
+    new conversation, and the guest's open chat follows it there (its "ready" re-reads the history: the answer)."""
+    from conversations.services import inbound_process
+
+    account = webchat_account(tenant)
+    me = token()
+    first = guest_says(account, me, "primero")
+    closed_id = first.conversation_id
+    waiting = Message.objects.create(
+        tenant=tenant, conversation_id=closed_id, channel_account=account, direction=Direction.INBOUND,
+        sender=Sender.GUEST, text="¿Tenéis parking?", status=DeliveryStatus.RECEIVED,
+    )  # fmt: skip
+
+    async def scenario():
+        ws, ready = await open_chat(account.external_id, me)
+        assert ready["conversation"] == str(closed_id)
+        await sync_to_async(Conversation.objects.filter(pk=closed_id).update)(status=ConversationStatus.CLOSED)
+
+        assert await sync_to_async(inbound_process)(message_id=waiting.pk) == "reopened"
+
+        moved = await ws.receive_json_from(timeout=TIMEOUT)
+        # "ready" makes the widget re-read the history after joining the new group: what was answered before the
+        # join is in the history, what comes after arrives live (here the inline worker answered at once).
+        assert moved["type"] == "ready" and moved["conversation"] not in (None, str(closed_id))
+        await ws.disconnect()
+        return moved["conversation"]
+
+    new_conversation = async_to_sync(scenario)()
+    waiting.refresh_from_db()
+    assert str(waiting.conversation_id) == new_conversation
+    reply = Message.objects.get(reply_to=waiting, sender=Sender.BOT)
+    assert str(reply.conversation_id) == new_conversation
+    history = services.webchat_history(
+        account=services.webchat_account_resolve(account.external_id), guest_token=me, after=0
+    )
+    assert reply.pk in [m["id"] for m in history.messages]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_answers_frames_that_are_not_json_and_stays_open(tenant):
+    account = webchat_account(tenant)
+
+    async def scenario():
+        ws, _ = await open_chat(account.external_id, token())
+        await ws.send_to(text_data="not json {")
+        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "unknown_type"}
+        await ws.send_to(bytes_data=b"\x00\x01")
+        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "bad_request"}
+        await ws.send_json_to({"type": []})
+        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "error", "code": "unknown_type"}
+        await ws.send_json_to({"type": "ping"})
+        assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "pong"}
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_websocket_never_forwards_internal_notes_or_other_event_types(tenant):
     account = webchat_account(tenant)
     me = token()

@@ -24,10 +24,10 @@ from urllib.parse import parse_qs
 
 import structlog
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from channels_gateway.webchat import services
 from conversations.events import conversation_group
+from hotel_agent.websocket import TolerantJsonWebsocketConsumer
 
 logger = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
     return ""
 
 
-class WebChatConsumer(AsyncJsonWebsocketConsumer):
+class WebChatConsumer(TolerantJsonWebsocketConsumer):
     conversation_id: str | None = None
 
     async def connect(self) -> None:
@@ -95,7 +95,12 @@ class WebChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def event_forward(self, message: dict[str, Any]) -> None:
         event = message.get("event") or {}
-        if event.get("conversation") != self.conversation_id or event.get("type") not in FORWARDED_TYPES:
+        if event.get("conversation") != self.conversation_id:
+            return
+        if event.get("type") == "conversation.moved":  # closed by staff while the guest wrote: follow them along
+            await self._follow_current_conversation()
+            return
+        if event.get("type") not in FORWARDED_TYPES:
             return
         payload = event.get("payload") or {}
         if not services.guest_visible(payload):

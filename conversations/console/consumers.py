@@ -21,7 +21,6 @@ from uuid import UUID
 
 import structlog
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.http import Http404
@@ -30,6 +29,7 @@ from django.utils.crypto import constant_time_compare
 
 from conversations.console import selectors
 from conversations.events import REPLAY_LIMIT, conversation_group, events_since, tenant_group
+from hotel_agent.websocket import TolerantJsonWebsocketConsumer
 from tenants.models import Tenant
 from tenants.selectors import active_tenant_for, staff_membership
 
@@ -103,7 +103,7 @@ def _session_identity(session: Any) -> tuple[str | None, str]:
     return session.session_key, session.get(HASH_SESSION_KEY, "")
 
 
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+class ConsoleConsumer(TolerantJsonWebsocketConsumer):
     tenant_id: int | None = None
     user_id: int | None = None
 
@@ -151,6 +151,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         if self.tenant_id is None:
             return
         kind = content.get("type") if isinstance(content, dict) else None
+        kind = kind if isinstance(kind, str) else None  # {"type": []} is not a key
         handler = {"resume": self._resume, "subscribe": self._subscribe, "ping": self._ping}.get(kind)
         if handler is None:
             await self.send_json({"type": "error", "code": "bad_request"})

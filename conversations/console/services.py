@@ -190,6 +190,7 @@ def staff_reply_send(*, conversation: Conversation, user: Any, text: str, idempo
     written in one transaction and the send task is queued after commit; the same key again returns the first
     message and sends nothing. Only the staff member holding the conversation may reply (``claim_first``)."""
     from channels_gateway.tasks import send_outbound
+    from conversations.services import enqueue_on_commit
 
     existing = _existing_reply(conversation=conversation, user=user, idempotency_key=idempotency_key, text=text)
     if existing is not None:
@@ -233,7 +234,8 @@ def staff_reply_send(*, conversation: Conversation, user: Any, text: str, idempo
                 payload=console_message_payload(message),
                 conversation_id=conversation.pk,
             )
-            transaction.on_commit(lambda: send_outbound.delay(message.pk))
+            # A broker refusing it is logged and counted: the reply is stored and the sweep sends it (no 500).
+            enqueue_on_commit(send_outbound, message.pk)
     except IntegrityError:
         # The same key committed concurrently (a double click racing itself): that request's message is the answer.
         existing = _existing_reply(conversation=conversation, user=user, idempotency_key=idempotency_key, text=text)
