@@ -247,6 +247,28 @@ def test_rate_limit_is_429_with_retry_after_and_stores_nothing(client, account, 
     assert say(client, account.external_id, token()).status_code == 201  # another guest is not limited
 
 
+def test_a_burst_across_the_turn_of_a_minute_is_refused_not_stored_unanswered(
+    client, account, greeting_nlu, monkeypatch, settings
+):
+    """20 posts at hh:mm:58 and 20 more at hh:mm+1:01 passed fixed windows and the second 20 were stored as a flood,
+    never answered. The limit now holds over the previous minute too, and never exceeds the flood limit."""
+    settings.GUEST_FLOOD_MAX_PER_MINUTE = 4
+    clock = [1_800_000_000 - 2.0]  # 2 s before a minute turns
+    monkeypatch.setattr(services.time, "time", lambda: clock[0])
+    guest_token = token()
+
+    before_the_turn = [say(client, account.external_id, guest_token).status_code for _ in range(4)]
+    clock[0] += 3.0
+    after_the_turn = [say(client, account.external_id, guest_token).status_code for _ in range(4)]
+
+    assert before_the_turn == [201] * 4
+    assert after_the_turn == [429] * 4
+    assert Message.objects.filter(direction=Direction.INBOUND).count() == 4
+    assert not Message.objects.filter(direction=Direction.INBOUND, flagged=True).exists()  # nothing left unanswered
+    clock[0] += 60.0  # a minute later the guest may write again
+    assert say(client, account.external_id, guest_token).status_code == 201
+
+
 # --- cross-tenant ---------------------------------------------------------------------------------------------------
 def test_a_key_of_hotel_b_cannot_read_hotel_a_history(client, account, other_account, greeting_nlu):
     guest_token = token()

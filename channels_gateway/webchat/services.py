@@ -13,6 +13,7 @@ account *and* the token. Messages take the same path as WhatsApp (``conversation
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import time
@@ -152,18 +153,31 @@ def embed_snippet(*, base_url: str, public_key: str) -> str:
 
 # --- rate limits -----------------------------------------------------------------------------------------------
 def webchat_rate_limited(*, account: ResolvedAccount, guest_token: str, action: str, per_minute: int) -> int:
-    """Count one request; return 0 when allowed, else the seconds until the window resets."""
-    window = int(time.time() // 60)
-    key = f"webchat:rate:{action}:{account.account_id}:{guest_token}:{window}"
-    cache.add(key, 0, 70)
+    """Count one request; return 0 when allowed, else the seconds until the window turns.
+
+    The limit holds over this minute and the previous one together, so no rolling 60 s ever lets more than
+    ``per_minute`` through. Fixed windows alone let twice that pass around the turn of a minute, and for posts the
+    excess would then be stored but flagged as a flood (never answered) instead of refused with a 429."""
+    now = time.time()
+    window = int(now // 60)
+    prefix = f"webchat:rate:{action}:{account.account_id}:{guest_token}:"
+    key = f"{prefix}{window}"
+    cache.add(key, 0, 130)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, 70)
+        cache.set(key, 1, 130)
         count = 1
-    if count <= per_minute:
+    if count + (cache.get(f"{prefix}{window - 1}") or 0) <= per_minute:
         return 0
-    return max(1, 60 - int(time.time() % 60))
+    with contextlib.suppress(ValueError):
+        cache.decr(key)  # a refused request is not counted: waiting the Retry-After is enough
+    return max(1, 60 - int(now % 60))
+
+
+def webchat_post_rate_per_minute() -> int:
+    """Never above the flood limit: what the bot would not answer is refused up front."""
+    return min(POST_RATE_PER_MINUTE, settings.GUEST_FLOOD_MAX_PER_MINUTE)
 
 
 # --- guest messages ---------------------------------------------------------------------------------------------

@@ -196,7 +196,7 @@ class WebChatMessagesView(APIView):
             return _error("invalid", serializer.errors, 400)
         data = serializer.validated_data
         guest_token = data.get("guest_token") or services.new_guest_token()
-        limited = self._rate_limited(guest_token, "post", services.POST_RATE_PER_MINUTE)
+        limited = self._rate_limited(guest_token, "post", services.webchat_post_rate_per_minute())
         if limited is not None:
             return limited
         result = services.webchat_guest_message(
