@@ -17,6 +17,9 @@ const USER_ID = Number(cfg.userId);
 const IS_ADMIN = cfg.isAdmin === "true";
 const API = cfg.apiRoot || "/api/console/";
 const LAST_EVENT_KEY = `console.lastEventId.${cfg.tenant || ""}`;
+// Ids are taken when a transaction starts and seen when it commits, so event N may commit after N+1: a resume
+// starts this many ids back (replayed events are deduplicated by id, and re-applying one changes nothing).
+const RESUME_MARGIN = 50;
 const lang = document.documentElement.lang || "es";
 
 // --- labels -------------------------------------------------------------------------------------------------------
@@ -244,7 +247,7 @@ class LiveConnection {
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.lastSeenAt = Date.now();
-      this.send({ type: "resume", after: this.lastEventId });
+      this.send({ type: "resume", after: Math.max(0, this.lastEventId - RESUME_MARGIN) });
       for (const conversation of this.subscriptions) this.send({ type: "subscribe", conversation });
     });
     socket.addEventListener("message", (message) => this.receive(message));
@@ -945,7 +948,7 @@ async function main() {
   // is missed (a replayed event already reflected in the data changes nothing).
   let cursor = 0;
   try {
-    cursor = (await api("events/")).last_id || 0;
+    cursor = Math.max(0, ((await api("events/")).last_id || 0) - RESUME_MARGIN);
   } catch (error) {
     toast(errorText(error), { error: true });
     return;

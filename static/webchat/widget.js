@@ -14,6 +14,7 @@
   "use strict";
 
   var NS = (window.HotelWebchat = window.HotelWebchat || {});
+  var HISTORY_OVERLAP = 20; // message ids re-read before the last one seen (see fetchHistory)
   var config = NS.config || {};
   NS.instances = NS.instances || {};
 
@@ -329,7 +330,10 @@
   function fetchHistory() {
     if (state.fetching) { state.fetchAgain = true; return Promise.resolve(); }
     state.fetching = true;
-    var url = messagesUrl + "?guest_token=" + encodeURIComponent(state.token) + "&after=" + state.lastId;
+    // A few ids back: an id is taken before its transaction commits, so a lower one may appear after a higher one
+    // (messages are keyed by id, so the overlap changes nothing).
+    var after = Math.max(0, state.lastId - HISTORY_OVERLAP);
+    var url = messagesUrl + "?guest_token=" + encodeURIComponent(state.token) + "&after=" + after;
     return fetch(url, { method: "GET", credentials: "omit", headers: { Accept: "application/json" } })
       .then(function (response) {
         if (!response.ok) throw new Error("history " + response.status);
