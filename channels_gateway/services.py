@@ -38,6 +38,7 @@ from conversations.services import (
     message_status_apply,
     message_status_apply_pending,
     outbound_claim,
+    outbound_confirmation_pending,
     outbound_lease_remaining,
     outbound_mark_failed,
     outbound_mark_sent,
@@ -435,7 +436,7 @@ def inbound_notifications_stuck(*, older_than: timedelta, sweep: bool = False) -
 # --- outbound -------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SendOutcome:
-    result: str  # sent | skipped | retry | in_flight | failed
+    result: str  # sent | skipped | retry | in_flight | awaiting_status | failed
     retry_in: float = 0.0
 
 
@@ -445,6 +446,10 @@ def _backoff(attempt: int) -> float:
 
 def outbound_send(*, message_id: int) -> SendOutcome:
     """Send one queued outbound message through its channel. Idempotent: a sent or in-flight message is skipped."""
+    wait = outbound_confirmation_pending(message_id=message_id)
+    if wait is not None:
+        logger.info("outbound_resend_waits_for_statuses", message_id=message_id, retry_in=wait)
+        return SendOutcome("awaiting_status", retry_in=wait)
     message = outbound_claim(message_id=message_id)
     if message is None:
         # Still queued but leased: another run is sending it, or a worker died holding it and this is the task

@@ -40,6 +40,11 @@ def send_outbound(self, message_id: int) -> str:
             logger.info("outbound_in_flight_elsewhere", message_id=message_id, waits=self.request.retries)
             return "skipped"
         raise self.retry(exc=RetrySend(f"message {message_id} leased"), countdown=outcome.retry_in)
+    if outcome.result == "awaiting_status":
+        # Bounded by time (conversations.services.CONFIRMATION_MAX_WAIT), not by count; inline there is no later.
+        if self.request.is_eager:
+            return "skipped"
+        raise self.retry(exc=RetrySend(f"message {message_id} awaiting its status"), countdown=outcome.retry_in)
     if outcome.result == "retry":
         # An unconfirmed send keeps its lease, so inline (no broker: no countdown, no sweep) the re-run finds it in
         # flight and stops; the message waits for its status or for a worker's sweep. Only a real provider times out.

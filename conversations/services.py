@@ -35,6 +35,7 @@ from conversations.models import (
     Direction,
     FlagReason,
     Guest,
+    InboundNotification,
     Message,
     Sender,
 )
@@ -496,6 +497,39 @@ def unfinished_messages(*, older_than: timedelta, max_age: timedelta, limit: int
 
 def outbound_attempt_count(*, message_id: int) -> int:
     return Message.objects.filter(pk=message_id).values_list("send_attempts", flat=True).first() or 0
+
+
+# A resend after an unconfirmed attempt waits while notifications of the account that arrived during that attempt's
+# lease are still unprocessed (a drain backlog): one of them may be the status that confirms it. Not for ever.
+CONFIRMATION_POLL_SECONDS = 15.0
+CONFIRMATION_MAX_WAIT = timedelta(minutes=15)
+
+
+def outbound_confirmation_pending(*, message_id: int) -> float | None:
+    """Seconds to wait before sending again, or ``None``. Only for a queued message whose last attempt's lease ran
+    out without an answer (a read timeout, a worker killed mid-send): Meta may have accepted it, and its "sent"
+    status may be waiting in the notifications the drains have not processed yet."""
+    row = (
+        Message.objects.filter(
+            pk=message_id, direction=Direction.OUTBOUND, status=DeliveryStatus.QUEUED, send_claimed_at__isnull=False
+        )
+        .values("tenant_id", "channel_account_id", "send_claimed_at")
+        .first()
+    )
+    if row is None:
+        return None
+    attempted, now = row["send_claimed_at"], timezone.now()
+    lease_end = attempted + timedelta(seconds=settings.OUTBOUND_SEND_LEASE_SECONDS)
+    if lease_end > now or now - attempted > CONFIRMATION_MAX_WAIT:
+        return None  # still leased (the claim says in flight), or waited long enough
+    backlog = InboundNotification.objects.filter(
+        tenant_id=row["tenant_id"],
+        channel_account_id=row["channel_account_id"],
+        processed_at__isnull=True,
+        received_at__gte=attempted,
+        received_at__lt=lease_end,
+    ).exists()
+    return CONFIRMATION_POLL_SECONDS if backlog else None
 
 
 def outbound_claim(*, message_id: int) -> Message | None:

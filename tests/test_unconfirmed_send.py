@@ -13,9 +13,10 @@ from django.test import override_settings
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from channels_gateway import services as gateway
 from channels_gateway.adapters.whatsapp import callback_data_for, parse_payload
 from channels_gateway.services import outbound_send
-from conversations.models import DeliveryStatus, Direction, Message, Sender
+from conversations.models import DeliveryStatus, Direction, InboundNotification, Message, Sender
 from tests import whatsapp_payloads as wa
 from tests.factories import ChannelAccountFactory, ConversationFactory, GuestFactory, MessageFactory
 
@@ -305,6 +306,71 @@ def test_a_confirmation_during_the_resend_is_counted_and_keeps_the_first_id(
     queued.refresh_from_db()
     assert queued.provider_message_id == "wamid.first"
     assert metric("outbound_messages_total", channel="whatsapp", result="duplicate") == before + 1
+
+
+# --- a resend behind a drain backlog ----------------------------------------------------------------------------
+def unconfirmed_attempt_long_ago(message: Message, settings, *, seconds_past_lease: float = 1.0):
+    """An unconfirmed attempt whose lease has run out; returns when it was made."""
+    attempted = timezone.now() - timedelta(seconds=settings.OUTBOUND_SEND_LEASE_SECONDS + seconds_past_lease)
+    Message.objects.filter(pk=message.pk).update(send_claimed_at=attempted, send_attempts=1)
+    return attempted
+
+
+def stored_status(account, message: Message, *, received_at) -> InboundNotification:
+    """The status webhook that confirms ``message``, stored by the webhook but not processed yet (drain backlog)."""
+    confirming = wa.status("wamid.first", "sent", callback=callback_data_for(message.pk))
+    body = wa.encode(wa.envelope(account.external_id, statuses=[confirming])).decode()
+    row = InboundNotification.objects.create(
+        tenant=account.tenant, channel_account=account, channel="whatsapp", body=body
+    )
+    InboundNotification.objects.filter(pk=row.pk).update(received_at=received_at)
+    return row
+
+
+def test_a_resend_waits_while_statuses_that_arrived_during_its_lease_are_unprocessed(
+    queued, graph, whatsapp_account, settings, django_capture_on_commit_callbacks
+):
+    graph.side_effect = [accepted("wamid.second")]
+    attempted = unconfirmed_attempt_long_ago(queued, settings)
+    backlog = stored_status(whatsapp_account, queued, received_at=attempted + timedelta(seconds=3))
+
+    waiting = outbound_send(message_id=queued.pk)
+
+    assert (waiting.result, waiting.retry_in) == ("awaiting_status", 15.0)
+    assert graph.call_count == 0  # nothing resent
+    with django_capture_on_commit_callbacks(execute=True):  # the drain catches up: the status confirms the send
+        gateway.inbound_notification_process(notification_id=backlog.pk)
+    assert outbound_send(message_id=queued.pk).result == "skipped"
+    queued.refresh_from_db()
+    assert (queued.status, queued.provider_message_id, graph.call_count) == ("sent", "wamid.first", 0)
+
+
+def test_notifications_from_outside_the_lease_do_not_hold_a_resend(queued, graph, whatsapp_account, settings):
+    graph.side_effect = [accepted("wamid.second")]
+    attempted = unconfirmed_attempt_long_ago(queued, settings)
+    stored_status(whatsapp_account, queued, received_at=attempted - timedelta(seconds=1))  # before the attempt
+
+    assert outbound_send(message_id=queued.pk).result == "sent"
+    assert graph.call_count == 1
+
+
+def test_another_hotels_backlog_does_not_hold_a_resend(queued, graph, other_tenant_account, settings):
+    graph.side_effect = [accepted("wamid.second")]
+    attempted = unconfirmed_attempt_long_ago(queued, settings)
+    stored_status(other_tenant_account, queued, received_at=attempted + timedelta(seconds=3))
+
+    assert outbound_send(message_id=queued.pk).result == "sent"
+
+
+def test_a_resend_stops_waiting_for_a_backlog_after_a_while(queued, graph, whatsapp_account, settings):
+    from conversations.services import CONFIRMATION_MAX_WAIT
+
+    graph.side_effect = [accepted("wamid.second")]
+    past_lease = CONFIRMATION_MAX_WAIT.total_seconds() - settings.OUTBOUND_SEND_LEASE_SECONDS + 1
+    attempted = unconfirmed_attempt_long_ago(queued, settings, seconds_past_lease=past_lease)
+    stored_status(whatsapp_account, queued, received_at=attempted + timedelta(seconds=3))
+
+    assert outbound_send(message_id=queued.pk).result == "sent"  # the drain is stuck: the guest is not kept waiting
 
 
 # --- parsing ----------------------------------------------------------------------------------------------------
