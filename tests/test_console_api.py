@@ -570,6 +570,33 @@ def test_an_invalid_note_is_a_400(api, conversation, body):
     assert not Message.objects.filter(is_internal=True).exists()
 
 
+def test_a_note_retried_with_its_key_is_stored_once(api, agent, conversation, django_capture_on_commit_callbacks):
+    url = f"{API}/conversations/{conversation.pk}/notes/"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(api, url, {"text": "Llamó por teléfono"}, **{"Idempotency-Key": "note-1"})
+    with django_capture_on_commit_callbacks(execute=True) as retried:
+        again = post(api, url, {"text": "Llamó por teléfono"}, **{"Idempotency-Key": "note-1"})
+    other = post(api, url, {"text": "Llamó por teléfono"}, **{"Idempotency-Key": "note-2"})
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert first.json() == again.json()
+    assert retried == []  # no second event
+    assert Message.objects.filter(is_internal=True).count() == 2
+    assert ConversationEvent.objects.filter(type="note.created").count() == 2
+
+
+def test_a_key_that_named_a_reply_cannot_name_a_note(api, agent, conversation, sends):
+    conversation_claim(conversation=conversation, user=agent)
+    assert reply(api, conversation, text="Mismo texto", key="shared").status_code == 201
+
+    response = post(
+        api, f"{API}/conversations/{conversation.pk}/notes/", {"text": "Mismo texto"}, **{"Idempotency-Key": "shared"}
+    )
+
+    assert response.status_code == 409
+    assert not Message.objects.filter(is_internal=True).exists()
+
+
 # --- canned replies ---------------------------------------------------------------------------------------------------
 def test_canned_replies_are_the_active_hotels_in_the_asked_language(api, tenant, other_tenant_account):
     # given

@@ -144,14 +144,28 @@ class ConversationReplyApi(ConsoleAPIView):
 
 
 class ConversationNotesApi(ConsoleAPIView):
-    InputSerializer = TextInputSerializer
+    class InputSerializer(TextInputSerializer):
+        # Optional for notes (they reach no guest), honoured when given: a retried request adds no second note.
+        idempotency_key = serializers.CharField(max_length=IDEMPOTENCY_KEY_MAX_CHARS, required=False, allow_blank=True)
 
     def post(self, request: Request, conversation_id: Any) -> Response:
         conversation = self.conversation(conversation_id)
-        payload = self.InputSerializer(data=request.data)
+        data = {"text": request.data.get("text") if isinstance(request.data, dict) else None}
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            data["idempotency_key"] = key
+        payload = self.InputSerializer(data=data)
         payload.is_valid(raise_exception=True)
-        note = services.note_add(conversation=conversation, user=request.user, **payload.validated_data)
-        return Response(MessageOutputSerializer(note).data, status=status.HTTP_201_CREATED)
+        result = services.note_add_once(
+            conversation=conversation,
+            user=request.user,
+            text=payload.validated_data["text"],
+            idempotency_key=payload.validated_data.get("idempotency_key", ""),
+        )
+        return Response(
+            MessageOutputSerializer(result.message).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
 
 
 # --- canned replies and event replay --------------------------------------------------------------------------------

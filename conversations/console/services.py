@@ -171,7 +171,11 @@ def conversation_resolve(*, conversation: Conversation, user: Any) -> Conversati
 
 
 # --- reply / note ---------------------------------------------------------------------------------------------------
-def _existing_reply(*, conversation: Conversation, user: Any, idempotency_key: str, text: str) -> Message | None:
+def _existing_reply(
+    *, conversation: Conversation, user: Any, idempotency_key: str, text: str, internal: bool = False
+) -> Message | None:
+    """The message an ``Idempotency-Key`` already names (a reply, or with ``internal`` a note); 409 when the key
+    named something else."""
     row = (
         IdempotencyKey.objects.for_tenant(conversation.tenant_id)
         .select_related("message__author")
@@ -180,7 +184,7 @@ def _existing_reply(*, conversation: Conversation, user: Any, idempotency_key: s
     )
     if row is None:
         return None
-    if row.conversation_id != conversation.pk or row.message.text != text:
+    if row.conversation_id != conversation.pk or row.message.text != text or row.message.is_internal != internal:
         raise ConsoleActionError("idempotency_key_reused")
     return row.message
 
@@ -247,28 +251,56 @@ def staff_reply_send(*, conversation: Conversation, user: Any, text: str, idempo
 
 
 def note_add(*, conversation: Conversation, user: Any, text: str) -> Message:
-    """An internal note on the conversation: stored and shown to staff, never sent to the guest.
+    """An internal note on the conversation (see ``note_add_once``), without a key."""
+    return note_add_once(conversation=conversation, user=user, text=text, idempotency_key="").message
+
+
+def note_add_once(*, conversation: Conversation, user: Any, text: str, idempotency_key: str) -> ReplyResult:
+    """An internal note on the conversation: stored and shown to staff, never sent to the guest. With an
+    ``idempotency_key`` the same key again returns the first note (a retried request adds nothing).
 
     Its ``note.created`` event goes to the hotel's console group only: it is stored without a conversation (the
     conversation id is in the payload), so it never reaches ``conversation.<uuid>`` — the group a guest's web chat
     listens on — nor a per-conversation replay."""
-    with transaction.atomic():
-        message = Message.objects.create(
-            tenant_id=conversation.tenant_id,
-            conversation_id=conversation.pk,
-            channel_account_id=conversation.channel_account_id,
-            direction=Direction.OUTBOUND,
-            sender=Sender.STAFF,
-            text=text,
-            status=DeliveryStatus.INTERNAL,
-            is_internal=True,
-            author=user,
+    if idempotency_key:
+        existing = _existing_reply(
+            conversation=conversation, user=user, idempotency_key=idempotency_key, text=text, internal=True
         )
-        events.publish_on_commit(
-            tenant_id=conversation.tenant_id,
-            event_type=NOTE_CREATED,
-            payload=console_message_payload(message),
-            conversation_id=None,
+        if existing is not None:
+            return ReplyResult(message=existing, created=False)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                tenant_id=conversation.tenant_id,
+                conversation_id=conversation.pk,
+                channel_account_id=conversation.channel_account_id,
+                direction=Direction.OUTBOUND,
+                sender=Sender.STAFF,
+                text=text,
+                status=DeliveryStatus.INTERNAL,
+                is_internal=True,
+                author=user,
+            )
+            if idempotency_key:
+                IdempotencyKey.objects.create(
+                    tenant_id=conversation.tenant_id,
+                    user=user,
+                    key=idempotency_key,
+                    conversation_id=conversation.pk,
+                    message=message,
+                )
+            events.publish_on_commit(
+                tenant_id=conversation.tenant_id,
+                event_type=NOTE_CREATED,
+                payload=console_message_payload(message),
+                conversation_id=None,
+            )
+    except IntegrityError:  # the same key committed concurrently: that request's note is the answer
+        existing = _existing_reply(
+            conversation=conversation, user=user, idempotency_key=idempotency_key, text=text, internal=True
         )
+        if existing is None:
+            raise
+        return ReplyResult(message=existing, created=False)
     logger.info("console_note_added", conversation_id=str(conversation.pk), message_id=message.pk, staff_id=user.pk)
-    return message
+    return ReplyResult(message=message, created=True)

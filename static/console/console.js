@@ -541,6 +541,7 @@ const thread = {
   messages: new Map(), // message id -> li
   lastMessageId: 0,
   replyKey: null,
+  noteKey: null,
   replyInFlight: false,
   noteInFlight: false,
   cannedLanguage: null,
@@ -561,6 +562,9 @@ const thread = {
     // A new text is a new compose: it gets its own key. The same text retried keeps its key (never sent twice).
     input.addEventListener("input", () => {
       if (!this.replyInFlight) this.replyKey = null;
+    });
+    document.getElementById("note-input").addEventListener("input", () => {
+      if (!this.noteInFlight) this.noteKey = null;
     });
     for (const [inputId, formId] of [
       ["reply-input", "reply-form"],
@@ -734,12 +738,18 @@ const thread = {
     const text = input.value.trim();
     if (this.noteInFlight || !text) return;
     this.noteInFlight = true;
+    this.noteKey = this.noteKey || newKey(); // kept for a retry of the same text: one note, not two
     button.disabled = true;
     try {
-      const message = await api(`conversations/${this.id}/notes/`, { method: "POST", body: { text } });
+      const message = await api(`conversations/${this.id}/notes/`, {
+        method: "POST",
+        body: { text },
+        headers: { "Idempotency-Key": this.noteKey },
+      });
       this.upsertMessage(message);
       this.scrollToEnd(true);
       input.value = "";
+      this.noteKey = null;
     } catch (error) {
       toast(errorText(error), { error: true });
     } finally {
