@@ -558,6 +558,7 @@ const thread = {
       event.preventDefault();
       this.note();
     });
+    document.getElementById("note-send").disabled = false; // the page renders it disabled until this form is bound
     const input = document.getElementById("reply-input");
     // A new text is a new compose: it gets its own key. The same text retried keeps its key (never sent twice).
     input.addEventListener("input", () => {

@@ -194,8 +194,11 @@
     var q = function (name) { return root.querySelector("[data-hwc-" + name + "]"); };
     state.ui = {
       root: root, list: q("messages"), options: q("options"), notice: q("notice"), form: q("form"),
-      input: q("input"), conn: q("conn"), title: q("title")
+      input: q("input"), conn: q("conn"), title: q("title"), send: q("send")
     };
+    // The chat page renders Send disabled until now: before the script binds the form, a native submit would reload
+    // the page and lose what the guest typed (which stays in the box and is sent with the next press).
+    if (state.ui.send) state.ui.send.disabled = false;
     if (state.hotel && state.ui.title) state.ui.title.textContent = state.hotel;
     state.ui.form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -499,6 +502,9 @@
   }
 
   function start() {
+    // The chat page's form is already in the HTML: bind it at once, so Send is enabled without waiting for the
+    // history (the floating widget builds its UI once the history has given the hotel's name and language).
+    if (mode === "page") ensureUi();
     fetchHistory().then(function () {
       ensureUi();
       connect();

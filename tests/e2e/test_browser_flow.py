@@ -174,3 +174,91 @@ def _staff_texts(context, live_app: LiveApp, conversation_id: str) -> list[str]:
         if not data.get("has_more") or not data["results"]:
             return texts
         after = data["results"][-1]["id"]
+
+
+def test_guest_who_sends_before_the_chat_script_is_ready_loses_nothing(live_app: LiveApp, browser_context_factory):
+    """The chat page's form is in the HTML and its script loads async: on a slow network a guest can type and press
+    Send before the script has bound the form. Send stays disabled until then (a native submit would reload the
+    page and lose the text), and what was typed meanwhile is sent once the script is ready."""
+    from playwright.sync_api import expect
+
+    held: list = []
+    page = browser_context_factory().new_page()
+    page.route(re.compile(r"/webchat/widget\.js"), lambda route: held.append(route))
+    page.goto(live_app.url("/chat/demo/"), wait_until="domcontentloaded")
+    page.evaluate(NO_RELOAD_MARK)
+    text = "¿Tenéis parking para coches?"
+    page.locator("[data-hwc-input]").fill(text)
+    send = page.locator("[data-hwc-send]")
+    expect(send).to_be_disabled()
+    send.click(force=True)  # a guest pressing it anyway: nothing may happen yet
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-hwc-input]")).to_have_value(text)
+    assert page.evaluate(WAS_NOT_RELOADED), "pressing Send before the script was ready reloaded the page"
+
+    for _ in range(100):  # the route handler runs while Playwright is waiting on something
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the widget script was never requested"
+    held[0].continue_()
+    send.click()  # waits until the script has enabled it
+    mine = page.locator("li.hwc-message.hwc-from-guest").filter(has_text=text)
+    expect(mine).to_have_count(1, timeout=FIRST_ANSWER_TIMEOUT)
+    bot = page.locator("li.hwc-message.hwc-from-bot")
+    expect(bot).to_have_count(1, timeout=FIRST_ANSWER_TIMEOUT)
+    expect(bot.first).to_contain_text(re.compile(r"garaje|parking", re.IGNORECASE))
+    assert page.evaluate(WAS_NOT_RELOADED)
+
+
+def test_staff_who_press_send_before_the_console_script_is_ready_lose_nothing(
+    live_app: LiveApp, browser_context_factory
+):
+    """The same race in the console: before console.js has bound the reply and note forms, their buttons are
+    disabled, so an early press cannot submit natively (text in the URL, page reloaded without it)."""
+    from playwright.sync_api import expect
+
+    guest = browser_context_factory().new_page()  # a conversation of this test's own
+    guest.goto(live_app.url("/chat/demo/"))
+    guest.locator("[data-hwc-input]").fill("Hola, ¿tenéis parking?")
+    guest.locator("[data-hwc-send]").click()
+    expect(guest.locator("li.hwc-message.hwc-from-bot")).to_have_count(1, timeout=FIRST_ANSWER_TIMEOUT)
+
+    context = browser_context_factory()
+    page = context.new_page()
+    page.goto(live_app.url("/accounts/login/"))
+    page.get_by_test_id("login-username").fill(live_app.username)
+    page.get_by_test_id("login-password").fill(live_app.password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(re.compile(r"/console/$"))
+    listing = context.request.get(live_app.url("/api/console/conversations/"))
+    assert listing.ok, listing.text()[:500]
+    conversations = listing.json()["results"]
+    assert conversations, listing.text()[:500]
+    conversation_id = conversations[0]["id"]  # the newest first
+
+    held: list = []
+    page.route(re.compile(r"/static/console/console\.js"), lambda route: held.append(route))
+    # A module script is deferred: DOMContentLoaded waits for it, so wait for the response and then for the form.
+    page.goto(live_app.url(f"/console/c/{conversation_id}/"), wait_until="commit")
+    expect(page.get_by_test_id("note-input")).to_be_visible()
+    page.evaluate(NO_RELOAD_MARK)
+    note = "Llamó por teléfono: llega tarde"
+    page.get_by_test_id("note-input").fill(note)
+    for testid in ("reply-send", "note-send", "reply-input"):
+        expect(page.get_by_test_id(testid)).to_be_disabled()
+    page.get_by_test_id("note-send").click(force=True)
+    assert page.evaluate(WAS_NOT_RELOADED), "pressing Add note before console.js was ready reloaded the page"
+    assert "text=" not in page.url
+    expect(page.get_by_test_id("note-input")).to_have_value(note)
+
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "console.js was never requested"
+    held[0].continue_()
+    page.get_by_test_id("note-send").click()  # waits until console.js has enabled it
+    notes = page.get_by_test_id("messages").locator('[data-internal="true"]')
+    expect(notes.filter(has_text=note)).to_have_count(1)
+    assert page.evaluate(WAS_NOT_RELOADED)
