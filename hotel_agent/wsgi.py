@@ -8,6 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotel_agent.settings")
 
 application = get_wsgi_application()
 
-from hotel_agent.warmup import warm_up_in_background  # noqa: E402
+from hotel_agent.warmup import warm_up_web_worker  # noqa: E402
 
-warm_up_in_background()
+warm_up_web_worker()
