@@ -17,17 +17,14 @@ lazily).
 from __future__ import annotations
 
 import gc
-import os
 import threading
 import time
 
 import structlog
 
+from hotel_agent.env import env_bool
+
 logger = structlog.get_logger(__name__)
-
-
-def _freeze_enabled() -> bool:
-    return os.environ.get("GC_FREEZE_AFTER_STARTUP", "true").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _import_urlconf() -> None:
@@ -42,7 +39,7 @@ def _import_urlconf() -> None:
 
 def freeze_startup_heap(*, reason: str) -> int:
     """Collect once, then freeze what survives (start-up objects) so full collections no longer walk it."""
-    if not _freeze_enabled():
+    if not env_bool("GC_FREEZE_AFTER_STARTUP", True):
         return 0
     started = time.perf_counter()
     _import_urlconf()
