@@ -153,6 +153,7 @@ def test_booking_flow_books_exactly_once_after_yes(lang, rehearsal, hotel):
 def test_a_yes_whose_reply_was_lost_is_replayed_with_the_same_booking(rehearsal, hotel, monkeypatch):
     """The PMS booked, then the reply's transaction failed (a worker killed, a database error): the task runs again
     from the same session state and answers with that booking, instead of a second one or a reply without it."""
+    from conversations import events
     from conversations import services as conversation_services
     from conversations.models import DeliveryStatus, Sender
     from tests.factories import MessageFactory
@@ -161,7 +162,7 @@ def test_a_yes_whose_reply_was_lost_is_replayed_with_the_same_booking(rehearsal,
     conversation = conversation_of(rehearsal)
     yes = MessageFactory(conversation=conversation, direction=Direction.INBOUND, sender=Sender.GUEST, text="sí",
                          status=DeliveryStatus.RECEIVED, provider_message_id="sim.yes")  # fmt: skip
-    real_publish = conversation_services.events.publish_message
+    real_publish = events.publish_message
     killed = []
 
     def lost_after_the_pms_call(message, *args, **kwargs):
@@ -170,7 +171,7 @@ def test_a_yes_whose_reply_was_lost_is_replayed_with_the_same_booking(rehearsal,
             raise RuntimeError("worker killed")
         return real_publish(message, *args, **kwargs)
 
-    monkeypatch.setattr(conversation_services.events, "publish_message", lost_after_the_pms_call)
+    monkeypatch.setattr(events, "publish_message", lost_after_the_pms_call)
     with pytest.raises(RuntimeError):
         conversation_services.inbound_process(message_id=yes.pk)
     assert MockBooking.objects.count() == 1  # the PMS call went through

@@ -14,7 +14,6 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from channels_gateway.services import outbound_send
-from conversations import services as conversation_services
 from conversations.models import (
     Conversation,
     ConversationStatus,
@@ -26,6 +25,7 @@ from conversations.models import (
     MessageKind,
     Sender,
 )
+from conversations.services import inbound as conversation_inbound
 from conversations.services import inbound_process
 from tests import whatsapp_payloads as wa
 from tests.conftest import REAL_POSTGRES
@@ -165,7 +165,7 @@ def test_batches_naming_the_same_guests_in_opposite_orders_do_not_deadlock(
         ConversationFactory(tenant=whatsapp_account.tenant, guest=guest, channel_account=whatsapp_account)
     both_on_their_second_message = threading.Barrier(2)
     calls = threading.local()
-    is_flooding = conversation_services._is_flooding
+    is_flooding = conversation_inbound._is_flooding
 
     def is_flooding_then_meet(**kwargs):
         calls.count = getattr(calls, "count", 0) + 1
@@ -174,7 +174,7 @@ def test_batches_naming_the_same_guests_in_opposite_orders_do_not_deadlock(
                 both_on_their_second_message.wait(timeout=1)
         return is_flooding(**kwargs)
 
-    monkeypatch.setattr(conversation_services, "_is_flooding", is_flooding_then_meet)
+    monkeypatch.setattr(conversation_inbound, "_is_flooding", is_flooding_then_meet)
     forward = [wa.text_message("a1", sender="34600000001"), wa.text_message("b1", sender="34600000002")]
     backward = [wa.text_message("b2", sender="34600000002"), wa.text_message("a2", sender="34600000001")]
     bodies = [wa.encode(wa.envelope(whatsapp_account.external_id, messages=m)) for m in (forward, backward)]

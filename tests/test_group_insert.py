@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from channels_gateway import group_insert, services
+from channels_gateway import group_insert
 from channels_gateway.group_insert import GroupInsert, GroupInsertTimeout
+from channels_gateway.services import webhook
 from conversations.models import InboundNotification
 from tests import whatsapp_payloads as wa
 
@@ -185,12 +186,12 @@ def test_a_follower_that_gives_up_withdraws_and_the_line_stays_usable(monkeypatc
 
 @pytest.mark.django_db(transaction=True)
 def test_the_multi_row_statement_stores_every_row_and_returns_their_ids_in_order(whatsapp_account):
-    now = services.timezone.now()
+    now = webhook.timezone.now()
     rows = [
         (whatsapp_account.tenant_id, whatsapp_account.id, "whatsapp", f'{{"n": {n}}}', now, 0, "") for n in range(3)
     ]
 
-    ids = services._insert_rows_autocommit(rows)
+    ids = webhook._insert_rows_autocommit(rows)
 
     stored = InboundNotification.objects.filter(pk__in=ids)
     assert stored.count() == 3

@@ -9,8 +9,9 @@ import pytest
 from django.core.cache import cache
 from django.db import OperationalError, connection
 
-from channels_gateway import services, tasks
+from channels_gateway import tasks
 from channels_gateway.adapters import whatsapp
+from channels_gateway.services import drain, webhook
 from conversations.models import Direction, InboundNotification, Message
 from tenants.models import ChannelAccount
 from tenants.services import tenant_resolve
@@ -68,17 +69,17 @@ def test_a_burst_of_webhooks_wakes_one_drain_that_processes_them_all(
 def test_a_row_stored_after_a_drain_started_wakes_another(whatsapp_account, client, monkeypatch):
     woken = []
     monkeypatch.setattr(tasks.drain_inbound_notifications, "delay", lambda *a: woken.append(a))
-    services.inbound_drain_wake()  # a drain is queued …
+    drain.inbound_drain_wake()  # a drain is queued …
     assert len(woken) == 1
-    services.inbound_drain_wake()
+    drain.inbound_drain_wake()
     assert len(woken) == 1  # … and not started: it will see the rows, no second publish
 
-    real_next = services.inbound_notification_process_next
+    real_next = drain.inbound_notification_process_next
     seen_during_drain = []
 
     def next_then_a_new_webhook(**kwargs):
         if not seen_during_drain:  # the drain has given the key back before it looks: a new row wakes a new drain
-            services.inbound_drain_wake()
+            drain.inbound_drain_wake()
             seen_during_drain.append(len(woken))
         return real_next(**kwargs)
 
@@ -92,14 +93,14 @@ def test_the_wake_key_expires_so_a_lost_drain_delays_rows_only_briefly(whatsapp_
     woken = []
     monkeypatch.setattr(tasks.drain_inbound_notifications, "delay", lambda *a: woken.append(a))
     settings.INBOUND_DRAIN_WAKE_SECONDS = 30
-    services.inbound_drain_wake()
-    ttl = cache.ttl(services._DRAIN_WAKE_KEY) if hasattr(cache, "ttl") else None
+    drain.inbound_drain_wake()
+    ttl = cache.ttl(drain._DRAIN_WAKE_KEY) if hasattr(cache, "ttl") else None
 
-    assert cache.get(services._DRAIN_WAKE_KEY) == 1
+    assert cache.get(drain._DRAIN_WAKE_KEY) == 1
     if ttl is not None:  # django-redis (CI): the key really carries the expiry
         assert 0 < ttl <= 30
-    cache.delete(services._DRAIN_WAKE_KEY)  # what the expiry does
-    services.inbound_drain_wake()
+    cache.delete(drain._DRAIN_WAKE_KEY)  # what the expiry does
+    drain.inbound_drain_wake()
     assert len(woken) == 2
 
 
@@ -110,13 +111,13 @@ def test_webhook_processes_inline_when_celery_is_eager(whatsapp_account, client,
         post(client, wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola", message_id="w.b")]))
 
     assert inbound_ids() == ["w.a", "w.b"]  # each request's drain ran and gave the key back
-    assert cache.get(services._DRAIN_WAKE_KEY) is None
+    assert cache.get(drain._DRAIN_WAKE_KEY) is None
 
 
 # --- draining ----------------------------------------------------------------------------------------------------
 def test_drain_goes_past_a_failing_notification_and_hands_it_to_its_retry_task(whatsapp_account, monkeypatch):
     _, bad, _ = store(whatsapp_account, "w.1", "w.bad", "w.2")
-    real_record = services.inbound_record
+    real_record = drain.inbound_record
 
     def record(*, account, messages):
         if messages and messages[0].provider_message_id == "w.bad":
@@ -124,7 +125,7 @@ def test_drain_goes_past_a_failing_notification_and_hands_it_to_its_retry_task(w
         return real_record(account=account, messages=messages)
 
     retries = []
-    monkeypatch.setattr(services, "inbound_record", record)
+    monkeypatch.setattr(drain, "inbound_record", record)
     monkeypatch.setattr(
         tasks.process_inbound_notifications, "apply_async", lambda args, countdown: retries.append((args, countdown))
     )
@@ -145,7 +146,7 @@ def test_drain_fails_loudly_when_run_inline(whatsapp_account, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(services, "inbound_record", broken)
+    monkeypatch.setattr(drain, "inbound_record", broken)
     with pytest.raises(RuntimeError, match="database hiccup"):
         tasks.drain_inbound_notifications.apply()
 
@@ -234,7 +235,7 @@ def test_concurrent_drains_skip_rows_another_drain_holds(whatsapp_account):
 def test_the_insert_retries_once_on_a_dead_connection(whatsapp_account, client, monkeypatch):
     woken = []
     monkeypatch.setattr(tasks.drain_inbound_notifications, "delay", lambda *a: woken.append(a))
-    real = services._execute_returning_ids
+    real = webhook._execute_returning_ids
     calls = []
 
     def dead_then_fine(sql, params):
@@ -243,7 +244,7 @@ def test_the_insert_retries_once_on_a_dead_connection(whatsapp_account, client, 
             raise OperationalError("server closed the connection unexpectedly")
         return real(sql, params)
 
-    monkeypatch.setattr(services, "_execute_returning_ids", dead_then_fine)
+    monkeypatch.setattr(webhook, "_execute_returning_ids", dead_then_fine)
 
     response = post(client, wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")]))
 
@@ -258,7 +259,7 @@ def test_the_insert_gives_up_after_the_retry(whatsapp_account, client, monkeypat
     def dead(sql, params):
         raise OperationalError("database is down")
 
-    monkeypatch.setattr(services, "_execute_returning_ids", dead)
+    monkeypatch.setattr(webhook, "_execute_returning_ids", dead)
     client.raise_request_exception = False
 
     response = post(client, wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola")]))
@@ -341,9 +342,9 @@ def workers_mode(monkeypatch, settings):
 
     app.conf.task_always_eager = False  # the autouse fixture in conftest puts it back
     settings.INBOUND_WAKE_COALESCE_SECONDS = 0.05
-    monkeypatch.setattr(services, "_wake_seen_at", float("-inf"))
+    monkeypatch.setattr(drain, "_wake_seen_at", float("-inf"))
     now = [1000.0]
-    monkeypatch.setattr(services.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(drain.time, "monotonic", lambda: now[0])
     return now
 
 
@@ -353,13 +354,13 @@ def test_a_process_that_just_saw_the_key_skips_the_redis_call(whatsapp_account, 
     monkeypatch.setattr(tasks.drain_inbound_notifications, "delay", lambda *a: woken.append(a))
     monkeypatch.setattr(cache, "add", lambda *a, **k: cache_calls.append(a) or real_add(*a, **k))
 
-    services.inbound_drain_wake()  # sets the key, publishes a drain
+    drain.inbound_drain_wake()  # sets the key, publishes a drain
     workers_mode[0] += 0.02
-    services.inbound_drain_wake()  # within the window: no Redis call at all
+    drain.inbound_drain_wake()  # within the window: no Redis call at all
     assert (len(cache_calls), len(woken)) == (1, 1)
 
     workers_mode[0] += 0.04  # 60 ms after the key was seen: ask Redis again (the key is still there: no publish)
-    services.inbound_drain_wake()
+    drain.inbound_drain_wake()
     assert (len(cache_calls), len(woken)) == (2, 1)
 
 
@@ -383,6 +384,6 @@ def test_inline_celery_neither_coalesces_nor_lingers(whatsapp_account, monkeypat
     settings.INBOUND_WAKE_COALESCE_SECONDS = 0.05
     monkeypatch.setattr(tasks.time, "sleep", lambda s: pytest.fail("an inline drain must not wait"))
 
-    assert services.drain_linger_seconds() == 0.0
+    assert drain.drain_linger_seconds() == 0.0
     store(whatsapp_account, "w.1")
     assert tasks.drain_inbound_notifications.run() == 1

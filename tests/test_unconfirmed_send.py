@@ -209,18 +209,16 @@ def test_a_status_racing_the_resend_that_records_another_id_is_a_duplicate(
     queued, graph, whatsapp_account, deliver, settings, monkeypatch
 ):
     """The confirmation finds no id, then the resend records its own before the confirming UPDATE runs."""
-    from conversations import services as conversation_services
-
     graph.side_effect = httpx.ReadTimeout("timed out")
     outbound_send(message_id=queued.pk)
-    real_filter = conversation_services.Message.objects.filter
+    real_filter = Message.objects.filter
 
     def resend_records_first(*args, **kwargs):
         if kwargs.get("pk") == queued.pk and kwargs.get("direction") == "out":
             Message.objects.filter(pk=queued.pk).update(provider_message_id="wamid.second", status="sent")
         return real_filter(*args, **kwargs)
 
-    monkeypatch.setattr(conversation_services.Message.objects, "filter", resend_records_first)
+    monkeypatch.setattr(Message.objects, "filter", resend_records_first)
     before = metric("message_status_updates_total", channel="whatsapp", status="sent", result="duplicate")
 
     deliver(whatsapp_account, wa.status("wamid.first", "sent", callback=callback_data_for(queued.pk)))

@@ -13,7 +13,6 @@ from django.utils.translation import gettext
 from prometheus_client import REGISTRY
 
 from channels_gateway.services import outbound_send
-from conversations import services as conversation_services
 from conversations.models import (
     Conversation,
     ConversationStatus,
@@ -25,6 +24,7 @@ from conversations.models import (
     MessageKind,
     Sender,
 )
+from conversations.services import statuses as status_services
 from tenants.services import tenant_resolve
 from tests import whatsapp_payloads as wa
 from tests.factories import ChannelAccountFactory, ConversationFactory, MessageFactory, TenantFactory
@@ -668,14 +668,14 @@ def test_a_status_parked_while_the_send_records_the_id_is_still_applied(whatsapp
     status is parked. The parking side looks once more, so the status is not left in the cache to expire."""
     conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
     queued = MessageFactory(conversation=conversation, status=DeliveryStatus.QUEUED)
-    real_set = conversation_services.cache.set
+    real_set = status_services.cache.set
 
     def send_records_the_id_first(key, value, *args, **kwargs):
         if "pending-status" in key:
             Message.objects.filter(pk=queued.pk).update(status=DeliveryStatus.SENT, provider_message_id="wamid.race")
         return real_set(key, value, *args, **kwargs)
 
-    monkeypatch.setattr(conversation_services.cache, "set", send_records_the_id_first)
+    monkeypatch.setattr(status_services.cache, "set", send_records_the_id_first)
     error = {"code": 131047, "title": "Re-engagement message"}
     deliver(_statuses(whatsapp_account, wa.status("wamid.race", "failed", errors=[error])))
 
@@ -692,15 +692,15 @@ def test_two_statuses_parked_for_one_message_are_both_kept(whatsapp_account, del
     message = MessageFactory(conversation=conversation, status=DeliveryStatus.QUEUED, provider_message_id="wamid.later")
 
     seen = []
-    real_apply = conversation_services.message_status_apply
+    real_apply = status_services.message_status_apply
 
     def spy(**kwargs):
         seen.append(kwargs["update"].status)
         return real_apply(**kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(conversation_services, "message_status_apply", spy)
-        conversation_services.message_status_apply_pending(account=account, provider_message_id="wamid.later")
+        patch.setattr(status_services, "message_status_apply", spy)
+        status_services.message_status_apply_pending(account=account, provider_message_id="wamid.later")
 
     assert seen == ["sent", "delivered"]  # both parked, applied in order
     message.refresh_from_db()
@@ -838,7 +838,7 @@ def test_failed_processing_is_recorded_retried_and_reprocessable(
 ):
     from django.core.management import call_command
 
-    from channels_gateway import services
+    from channels_gateway.services import drain
     from channels_gateway.tasks import process_inbound_notifications
 
     body = wa.encode(wa.envelope(whatsapp_account.external_id, messages=[wa.text_message("Hola", message_id="w.1")]))
@@ -851,7 +851,7 @@ def test_failed_processing_is_recorded_retried_and_reprocessable(
     def broken(**kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(services, "inbound_record", broken)
+    monkeypatch.setattr(drain, "inbound_record", broken)
     with pytest.raises(RuntimeError):  # called directly, Celery's retry re-raises; in a worker it reschedules
         process_inbound_notifications.run([notification.pk])
     notification.refresh_from_db()
