@@ -1,4 +1,4 @@
-"""Operator admin for guests, conversations, messages and lock audits. Superuser-level for now.
+"""Operator admin for guests, conversations, messages, booking attempts and lock audits. Superuser-level for now.
 
 The traffic itself is read-only here: messages, conversations and lock audits are written by the pipeline's
 services (status changes, escalations, delivery receipts), never by hand.
@@ -14,10 +14,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from conversations.agent.booking_attempts import booking_attempt_settle_not_booked
 from conversations.agent.nlu.llm import same_endpoint
 from conversations.models import (
     AgentSettings,
+    BookingAttempt,
+    BookingAttemptStatus,
     CannedReply,
     Conversation,
     Guest,
@@ -108,6 +112,46 @@ class LockAuditAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     search_fields = ["resource", "owner"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
+
+
+@admin.register(BookingAttempt)
+class BookingAttemptAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every guest "yes" to a booking and what the PMS answered. ``unknown`` ones (a timeout, a run that died
+    mid-call) were handed to reception: look the stay up in the PMS; if it is not there, "not booked" lets the guest
+    book those dates again. One that is there stays ``unknown`` (the agent will not book those dates twice)."""
+
+    list_display = ["created_at", "tenant", "status", "reference", "room_type", "stay", "guest_name", "total"]
+    list_filter = ["status", "tenant"]
+    search_fields = ["reference"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "created_at"
+    fields = [
+        "tenant", "message", "status", "reference", "room_type", "check_in", "check_out", "adults", "children",
+        "guest_name", "total_price", "currency", "error", "created_at", "updated_at",
+    ]  # fmt: skip
+    readonly_fields = fields
+    actions = ["settle_not_booked"]
+
+    @admin.display(description=_("stay"), ordering="check_in")
+    def stay(self, obj: BookingAttempt) -> str:
+        return f"{obj.check_in:%Y-%m-%d} → {obj.check_out:%Y-%m-%d} · {obj.adults}+{obj.children}"
+
+    @admin.display(description=_("total"), ordering="total_price")
+    def total(self, obj: BookingAttempt) -> str:
+        return f"{obj.total_price} {obj.currency}" if obj.total_price is not None else ""
+
+    @admin.action(description=_("Checked in the PMS: not booked (the guest may book again)"))
+    def settle_not_booked(self, request: HttpRequest, queryset: Any) -> None:
+        settled = 0
+        for attempt in queryset.filter(status__in=[BookingAttemptStatus.STARTED, BookingAttemptStatus.UNKNOWN]):
+            settled += booking_attempt_settle_not_booked(attempt=attempt, by=request.user.get_username())
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d booking attempt marked as not booked.", "%(n)d booking attempts marked as not booked.", settled
+            )
+            % {"n": settled},
+        )
 
 
 class AgentSettingsForm(forms.ModelForm):

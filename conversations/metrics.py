@@ -36,3 +36,10 @@ unfinished_requeued_total = Counter(
     "Messages the periodic sweep found with nobody working on them and enqueued again, by kind (inbound, outbound).",
     ["kind"],
 )
+booking_outcome_unknown_total = Counter(
+    "booking_outcome_unknown_total",
+    "Guest confirmations handed to reception because whether the PMS booked is unknown, by cause (pms_unavailable: "
+    "the call timed out or failed after it went out; interrupted: a previous run died mid-call; unresolved: an "
+    "earlier attempt in the conversation is still unknown).",
+    ["cause"],
+)

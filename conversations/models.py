@@ -1,4 +1,4 @@
-"""Guests, conversations, messages and lock audits. Every table is tenant-owned and read through
+"""Guests, conversations, messages, booking attempts and lock audits. Every table is tenant-owned and read through
 ``for_tenant(tenant)``, which fails closed (``None`` ⇒ empty queryset)."""
 
 from __future__ import annotations
@@ -390,3 +390,49 @@ class InboundNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} notification #{self.pk}"
+
+
+class BookingAttemptStatus(models.TextChoices):
+    STARTED = "started", _("Started")
+    BOOKED = "booked", _("Booked")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown: check the PMS")
+
+
+class BookingAttempt(models.Model):
+    """A guest's "yes" to a booking summary, written and committed before the PMS is called: one per inbound
+    message, so a replayed turn finds what the first run did. ``started`` that is still there later means the run
+    died mid-call; ``unknown`` means the PMS may or may not have booked (timeout, 5xx): staff reconcile both in the
+    PMS. ``booked`` carries the PMS's answer; ``failed`` is a definitive refusal (nothing was booked)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="booking_attempts")
+    message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="booking_attempt")
+    room_type = models.CharField(max_length=64)
+    check_in = models.DateField()
+    check_out = models.DateField()
+    adults = models.PositiveSmallIntegerField()
+    children = models.PositiveSmallIntegerField(default=0)
+    guest_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=8, choices=BookingAttemptStatus.choices, default=BookingAttemptStatus.STARTED)
+    reference = models.CharField(max_length=64, blank=True)
+    total_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="booked") | (~Q(reference="") & Q(total_price__isnull=False)),
+                name="booking_attempt_booked_has_reference",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "created_at"], name="booking_attempt_status_idx")]
+        verbose_name = _("booking attempt")
+        verbose_name_plural = _("booking attempts")
+
+    def __str__(self) -> str:
+        return f"{self.room_type} {self.check_in}→{self.check_out} · {self.get_status_display()}"

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from conversations.models import (
     AgentSettings,
+    BookingAttempt,
     CannedReply,
     Conversation,
     ConversationStatus,
@@ -73,6 +74,7 @@ def make(model: type) -> object:
             tenant=TenantFactory(), language="es", title="Bienvenida", text="¡Hola! Soy de recepción."
         ),
         InboundNotification: lambda: inbound_notification(ChannelAccountFactory()),
+        BookingAttempt: lambda: booking_attempt(MessageFactory(sender="guest", direction="in")),
     }
     return makers[model]()
 
@@ -92,6 +94,7 @@ PROJECT_MODELS = [
     SessionState,
     CannedReply,
     InboundNotification,
+    BookingAttempt,
 ]
 
 
@@ -99,6 +102,13 @@ def inbound_notification(account):
     return InboundNotification.objects.create(
         tenant=account.tenant, channel_account=account, channel=account.channel, body='{"object": "x"}'
     )
+
+
+def booking_attempt(message):
+    return BookingAttempt.objects.create(
+        tenant=message.tenant, message=message, room_type="DBL", check_in=dt.date(2030, 5, 6),
+        check_out=dt.date(2030, 5, 8), adults=2, guest_name="Ana García",
+    )  # fmt: skip
 
 
 def session_for(conversation):
@@ -137,12 +147,12 @@ def test_superuser_opens_add_form(admin_client, model):
     assert admin_client.get(admin_url(model, "add")).status_code == 200
 
 
-@pytest.mark.parametrize("model", [Guest, Conversation, Message, LockAudit], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", [Guest, Conversation, Message, LockAudit, BookingAttempt], ids=lambda m: m.__name__)
 def test_traffic_cannot_be_added_by_hand(admin_client, model):
     assert admin_client.get(admin_url(model, "add")).status_code == 403
 
 
-@pytest.mark.parametrize("model", [Conversation, Message, LockAudit], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", [Conversation, Message, LockAudit, BookingAttempt], ids=lambda m: m.__name__)
 def test_traffic_is_read_only(admin_client, model):
     # given
     obj = make(model)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from conversations.models import (
     AgentSettings,
+    BookingAttempt,
     CannedReply,
     Conversation,
     Guest,
@@ -77,6 +78,15 @@ MAKERS: dict[type, Callable[[Tenant], object]] = {
         channel_account=(account := ChannelAccountFactory(tenant=tenant)),
         channel=account.channel,
         body='{"object": "whatsapp_business_account", "entry": []}',
+    ),
+    BookingAttempt: lambda tenant: BookingAttempt.objects.create(
+        tenant=tenant,
+        message=MessageFactory(conversation=ConversationFactory(tenant=tenant)),
+        room_type="DBL",
+        check_in=dt.date(2030, 5, 6),
+        check_out=dt.date(2030, 5, 8),
+        adults=2,
+        guest_name=f"Huésped de {tenant.slug}",
     ),
     PMSConfig: lambda tenant: PMSConfigFactory(tenant=tenant),
     MockRoomType: lambda tenant: MockRoomTypeFactory(tenant=tenant),

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import structlog
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from conversations.agent import pms_access
+from conversations.agent.booking_attempts import (
+    booking_attempt_claim,
+    booking_attempt_mark_booked,
+    booking_attempt_mark_failed,
+    booking_attempt_mark_unknown,
+)
 from conversations.agent.handlers.common import fmt_date, fmt_money, yes_no_options
 from conversations.agent.types import Option, Reply, TurnContext
 from conversations.locks import LockNotAcquired, distributed_lock
+from conversations.metrics import booking_outcome_unknown_total
+from conversations.models import BookingAttemptStatus
 from pms.base import GuestDetails, Offer, PMSError, PMSNoAvailability, PMSUnavailable, RoomType
+from pms.resilience import PMSCircuitOpen
 
 logger = structlog.get_logger(__name__)
 MAX_OFFERS = 5
@@ -310,28 +319,37 @@ def handle_make_reservation(ctx: TurnContext) -> Reply:
     )
 
 
-# The booking a guest's "yes" made, by message: a turn replayed because its reply was lost (worker killed, database
-# error after the PMS call) answers with the same booking instead of booking twice. A day covers any retry.
-BOOKING_MADE_TTL = 24 * 3600
-
-
-def _booking_made_key(ctx: TurnContext) -> str | None:
-    return f"agent:booking-made:v1:{ctx.tenant.pk}:{ctx.message.pk}" if ctx.message.pk else None
-
-
 def confirm_booking(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
-    """The guest said yes to the summary: book under a lock on (tenant, room type), re-checking inside the PMS."""
+    """The guest said yes to the summary: book under a lock on (tenant, room type), re-checking inside the PMS.
+
+    The attempt is recorded (``BookingAttempt``, committed) before the PMS is called, so a replayed turn (its reply
+    was lost, the worker killed) answers with the booking it made, and a call whose outcome is unknown (a timeout,
+    a run that died mid-call) is handed to reception instead of being tried again: a message never books twice."""
     check_in = dt.date.fromisoformat(pending["check_in"])
     check_out = dt.date.fromisoformat(pending["check_out"])
     pms = pms_access.adapter(ctx.tenant)
-    made_key = _booking_made_key(ctx)
     try:
         with distributed_lock(tenant_id=ctx.tenant.pk, resource=f"booking:{pending['room_type']}", timeout=30, wait=10):
-            # Under the lock: a replay running alongside waits for it, then finds the booking.
-            booking = cache.get(made_key) if made_key else None
-            if booking is not None:
-                logger.info("booking_replayed", reference=booking.reference, message_id=ctx.message.pk)
-            else:
+            # Under the lock: a replay running alongside waits for it, then finds the attempt's outcome.
+            claim = booking_attempt_claim(
+                tenant=ctx.tenant,
+                message=ctx.message,
+                room_type=pending["room_type"],
+                check_in=check_in,
+                check_out=check_out,
+                adults=int(pending["adults"]),
+                children=int(pending["children"]),
+                guest_name=pending["guest_name"],
+            )
+            attempt = claim.attempt
+            if not claim.proceed:
+                if attempt.status == BookingAttemptStatus.BOOKED:
+                    logger.info("booking_replayed", reference=attempt.reference, message_id=ctx.message.pk)
+                    return _booked(ctx, attempt.reference, attempt.total_price, attempt.currency)
+                cause = "interrupted" if attempt.status == BookingAttemptStatus.STARTED else "unresolved"
+                booking_attempt_mark_unknown(attempt=attempt, error="a previous run did not finish")
+                return _outcome_unknown(ctx, cause)
+            try:
                 booking = pms.create_booking(
                     room_type=pending["room_type"],
                     check_in=check_in,
@@ -340,8 +358,16 @@ def confirm_booking(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
                     children=int(pending["children"]),
                     guest=GuestDetails(name=pending["guest_name"], email=pending["email"], phone=pending["phone"]),
                 )
-                if made_key:
-                    cache.set(made_key, booking, BOOKING_MADE_TTL)
+            except PMSCircuitOpen as exc:  # rejected by the breaker: the PMS was not called
+                booking_attempt_mark_failed(attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+                raise
+            except PMSUnavailable as exc:  # a timeout, a 5xx, a dropped connection: the PMS may have booked
+                booking_attempt_mark_unknown(attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+                return _outcome_unknown(ctx, "pms_unavailable")
+            except PMSError as exc:  # a definitive refusal (no availability, invalid request, …)
+                booking_attempt_mark_failed(attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+                raise
+            booking_attempt_mark_booked(attempt=attempt, booking=booking)
     except PMSNoAvailability:
         return _sold_out(ctx, pending, check_in, check_out)
     except (PMSUnavailable, LockNotAcquired):
@@ -353,10 +379,26 @@ def confirm_booking(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
             % {"reason": str(exc)},
             language=ctx.language,
         )
+    return _booked(ctx, booking.reference, booking.total_price, booking.currency)
+
+
+def _booked(ctx: TurnContext, reference: str, total: Decimal, currency: str) -> Reply:
     text = _(
         "Done! Your booking is confirmed. Reference: %(ref)s. Total: %(total)s. We look forward to welcoming you!"
-    ) % {"ref": booking.reference, "total": fmt_money(booking.total_price, booking.currency, ctx.language)}
-    return Reply(text=text, language=ctx.language, remember={"booking_ref": booking.reference})
+    ) % {"ref": reference, "total": fmt_money(total, currency, ctx.language)}
+    return Reply(text=text, language=ctx.language, remember={"booking_ref": reference})
+
+
+def _outcome_unknown(ctx: TurnContext, cause: str) -> Reply:
+    """Whether the PMS booked is unknown: nothing is tried again; reception checks and answers the guest."""
+    booking_outcome_unknown_total.labels(cause=cause).inc()
+    return Reply(
+        text=_(
+            "I'm checking with reception whether your booking went through; a colleague will confirm it here shortly."
+        ),
+        language=ctx.language,
+        escalate_reason="booking_outcome_unknown",
+    )
 
 
 def _sold_out(ctx: TurnContext, pending: dict[str, Any], check_in: dt.date, check_out: dt.date) -> Reply:
