@@ -37,10 +37,11 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
     }
 
 
-# Query parameters that carry a secret: Meta's subscription check sends the verify token in the URL, and
-# django-structlog logs every request line with its query string.
+# Query parameters that carry a secret: Meta's subscription check sends the verify token in the URL, the web chat's
+# history read and websocket its guest token, and django-structlog logs every request line with its query string.
 _SECRET_QUERY_PARAM = re.compile(
-    r"(?<=[?&])(hub(?:\.|%2e)verify_token|access_token|token|password|secret|api_key)=[^&#\s]*", re.IGNORECASE
+    r"(?<=[?&])(hub(?:\.|%2e)verify_token|access_token|guest_token|token|password|secret|api_key)=[^&#\s]*",
+    re.IGNORECASE,
 )
 _URL_FIELDS = ("request", "path", "url", "full_path")
 

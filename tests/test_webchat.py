@@ -25,7 +25,16 @@ from channels_gateway.types import OutboundRequest
 from channels_gateway.webchat import services
 from channels_gateway.webchat.routing import with_webchat
 from conversations.events import conversation_group, publish_on_commit
-from conversations.models import Conversation, ConversationStatus, DeliveryStatus, Direction, Guest, Message, Sender
+from conversations.models import (
+    Conversation,
+    ConversationEvent,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Guest,
+    Message,
+    Sender,
+)
 from hotel_agent.asgi import application
 from tenants.models import ChannelAccount, ChannelType
 from tests.factories import TenantFactory
@@ -89,7 +98,7 @@ def test_guest_message_is_stored_answered_and_in_history(client, account, greeti
     body = response.json()
     assert body["guest_token"] == guest_token and body["created"] is True
     assert body["message"]["direction"] == "in" and body["message"]["text"] == "Hola, buenos días"
-    guest = Guest.objects.get(channel=ChannelType.WEBCHAT, address=guest_token)
+    guest = Guest.objects.get(channel=ChannelType.WEBCHAT, address=services.guest_address(guest_token))
     assert guest.tenant_id == account.tenant_id and guest.display_name == "Web guest"
     reply = Message.objects.get(direction=Direction.OUTBOUND)
     assert reply.status == DeliveryStatus.SENT and reply.provider_message_id.startswith("webchat.")
@@ -160,7 +169,8 @@ def test_server_issues_a_guest_token_when_none_is_sent(client, account, greeting
 
     assert response.status_code == 201
     issued = response.json()["guest_token"]
-    assert services.TOKEN_PATTERN.match(issued) and Guest.objects.filter(address=issued).exists()
+    assert services.TOKEN_PATTERN.match(issued)
+    assert Guest.objects.filter(address=services.guest_address(issued)).exists()
 
 
 def test_guest_name_is_kept_when_given(client, account, greeting_nlu):
@@ -169,7 +179,7 @@ def test_guest_name_is_kept_when_given(client, account, greeting_nlu):
     post(client, account.external_id, body)
     say(client, account.external_id, guest_token)
 
-    assert Guest.objects.get(address=guest_token).display_name == "Lucía"
+    assert Guest.objects.get(address=services.guest_address(guest_token)).display_name == "Lucía"
 
 
 # --- refusals -------------------------------------------------------------------------------------------------------
@@ -293,7 +303,7 @@ def test_the_same_token_on_two_hotels_is_two_guests(client, account, other_accou
 
     texts_a = [m["text"] for m in history(client, account.external_id, guest_token).json()["messages"]]
 
-    assert Guest.objects.filter(address=guest_token).count() == 2
+    assert Guest.objects.filter(address=services.guest_address(guest_token)).count() == 2
     assert "para A" in texts_a and "para B" not in texts_a
 
 
@@ -592,3 +602,33 @@ def test_websocket_origin_check_for_embedded_widgets(tenant):
         assert not connected
 
     async_to_sync(scenario)()
+
+
+def test_the_guest_token_is_stored_nowhere_only_its_digest(client, account, caplog):
+    """The token is the browser's credential: staff (console, admin) and backups see a digest that cannot act as it."""
+    caplog.set_level("INFO")
+    guest_token = token()
+    say(client, account.external_id, guest_token, "Hola", cid="c-1")
+    history(client, account.external_id, guest_token)
+
+    guest = Guest.objects.get(channel=ChannelType.WEBCHAT)
+    assert guest.address == services.guest_address(guest_token)
+    assert guest.address.startswith("wc_") and len(guest.address) == 46 and guest_token not in guest.address
+    for message in Message.objects.all():
+        assert guest_token not in (message.provider_message_id or "")
+        assert guest_token not in json.dumps([message.raw_payload, message.attachment, message.nlu])
+    assert not any(guest_token in json.dumps(e.payload) for e in ConversationEvent.objects.all())  # console feed
+    assert Message.objects.filter(provider_message_id=f"webchat.{guest.address}.c-1").exists()
+    # The history read carries the token in its query string; the request log shows it redacted.
+    request_lines = [r.msg["request"] for r in caplog.records if isinstance(r.msg, dict) and "request" in r.msg]
+    assert any("guest_token=[redacted]" in line for line in request_lines)
+    assert guest_token not in caplog.text and not any(guest_token in str(r.msg) for r in caplog.records)
+    # The digest is not a token: presenting it reads an empty history, never the guest's.
+    assert history(client, account.external_id, guest.address).json()["messages"] == []
+
+
+def test_guest_address_is_stable_and_distinct_per_token():
+    first, second = services.new_guest_token(), services.new_guest_token()
+    assert services.guest_address(first) == services.guest_address(first)
+    assert services.guest_address(first) != services.guest_address(second)
+    assert services.TOKEN_PATTERN.match(services.guest_address(first))  # fits where addresses are shown and keyed

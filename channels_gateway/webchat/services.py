@@ -4,16 +4,20 @@ A web chat is a ``ChannelAccount`` with ``channel="webchat"``. Its public key (e
 a secret) is the account's ``external_id`` and is also kept as ``credentials["public_key"]``;
 ``credentials["allowed_origins"]`` lists the sites that may embed it ("https://a.com,https://b.com").
 
-A guest is identified by a random ``guest_token`` the browser keeps in localStorage: ``Guest.address`` on the
-``webchat`` channel. Knowing the token is what lets a browser read the conversation, so every read goes through the
-account *and* the token. Messages take the same path as WhatsApp (``conversations.services.inbound_record`` →
-``process_inbound`` → bot reply → ``send_outbound`` through ``WebChatAdapter``); the provider message id
-``webchat.<guest_token>.<client_message_id>`` makes a retried POST a duplicate, never a second message.
+A guest is identified by a random ``guest_token`` the browser keeps in localStorage. Knowing the token is what lets
+a browser read the conversation, so every read goes through the account *and* the token, and the token itself is
+never stored: ``Guest.address`` on the ``webchat`` channel is ``guest_address(token)``, a SHA-256 digest (staff see
+addresses in the console and the admin; what they see must not let them, or a leaked backup, act as the guest).
+Messages take the same path as WhatsApp (``conversations.services.inbound_record`` → ``process_inbound`` → bot reply
+→ ``send_outbound`` through ``WebChatAdapter``); the provider message id ``webchat.<address>.<client_message_id>``
+makes a retried POST a duplicate, never a second message.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import re
 import secrets
 import time
@@ -53,6 +57,17 @@ DEMO_ALLOWED_ORIGINS = ("http://localhost:8000", "http://127.0.0.1:8000")
 
 # What the browser sees of a message: no NLU, no flags, no provider ids.
 PUBLIC_MESSAGE_FIELDS = ("id", "conversation", "direction", "sender", "kind", "text", "status", "options", "created_at")
+
+
+GUEST_ADDRESS_PREFIX = "wc_"
+
+
+def guest_address(guest_token: str) -> str:
+    """What the database keeps for the guest with this token: ``wc_`` + the unpadded URL-safe base64 of its SHA-256
+    (46 characters). Unkeyed on purpose: the token carries 192 random bits, so the digest cannot be walked back, and
+    a rotated ``SECRET_KEY`` must not orphan every web-chat guest."""
+    digest = hashlib.sha256(guest_token.encode("utf-8")).digest()
+    return GUEST_ADDRESS_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 # --- accounts --------------------------------------------------------------------------------------------------
@@ -160,7 +175,7 @@ def webchat_rate_limited(*, account: ResolvedAccount, guest_token: str, action: 
     excess would then be stored but flagged as a flood (never answered) instead of refused with a 429."""
     now = time.time()
     window = int(now // 60)
-    prefix = f"webchat:rate:{action}:{account.account_id}:{guest_token}:"
+    prefix = f"webchat:rate:{action}:{account.account_id}:{guest_address(guest_token)}:"
     key = f"{prefix}{window}"
     cache.add(key, 0, 130)
     try:
@@ -218,18 +233,16 @@ def webchat_guest_message(
     ``(guest_token, client_message_id)``: a retry returns the stored message with ``created=False``."""
     if not TOKEN_PATTERN.match(guest_token) or not CLIENT_MESSAGE_ID_PATTERN.match(client_message_id):
         raise ValueError("malformed guest token or client message id")
-    provider_message_id = f"webchat.{guest_token}.{client_message_id}"
+    address = guest_address(guest_token)
+    provider_message_id = f"webchat.{address}.{client_message_id}"
     name = guest_name.strip()[:MAX_NAME_LENGTH]
-    if (
-        not name
-        and not Guest.objects.filter(tenant_id=account.tenant_id, channel=CHANNEL, address=guest_token).exists()
-    ):
+    if not name and not Guest.objects.filter(tenant_id=account.tenant_id, channel=CHANNEL, address=address).exists():
         name = DEFAULT_GUEST_NAME
     unified = UnifiedMessage(
         channel=CHANNEL,
         account_external_id=account.external_id,
         provider_message_id=provider_message_id,
-        guest_address=guest_token,
+        guest_address=address,
         guest_name=name,
         kind=MessageKind.TEXT,
         text=_clean_text(text),
@@ -262,7 +275,7 @@ def webchat_guest_conversation(*, account: ResolvedAccount, guest_token: str) ->
         .filter(
             channel_account_id=account.account_id,
             guest__channel=CHANNEL,
-            guest__address=guest_token,
+            guest__address=guest_address(guest_token),
             status__in=OPEN_STATUSES,
         )
         .values_list("pk", flat=True)
@@ -292,7 +305,7 @@ def webchat_history(*, account: ResolvedAccount, guest_token: str, after: int = 
     )
     guest_id = (
         Guest.objects.for_tenant(account.tenant_id)
-        .filter(channel=CHANNEL, address=guest_token)
+        .filter(channel=CHANNEL, address=guest_address(guest_token))
         .values_list("pk", flat=True)
         .first()
     )
