@@ -494,6 +494,28 @@ def test_alert_rules_have_expressions_and_severities():
     assert "health-ready" in expressions, "an alert must watch readiness"
 
 
+def test_every_app_metric_an_alert_uses_is_registered_by_the_app():
+    """A typo in an alert's metric name would make it silently never fire."""
+    import django
+    from prometheus_client import REGISTRY
+
+    django.setup()
+    import channels_gateway.metrics  # noqa: F401  (these register the app's metrics)
+    import conversations.agent.pms_access
+    import conversations.metrics  # noqa: F401
+    import pms.metrics  # noqa: F401
+
+    # Every sample name each collector can expose (counters' _total, histograms' _bucket/_sum/_count).
+    registered = {name for names in REGISTRY._collector_to_names.values() for name in names}
+    rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text(encoding="utf-8"))
+    expressions = "\n".join(rule["expr"] for group in rules["groups"] for rule in group["rules"])
+    ours = {"webhook_", "inbound_", "outbound_", "message_status_", "booking_", "unfinished_", "enqueue_", "pms_",
+            "orchestrator_", "tenant_resolution", "lock_"}  # fmt: skip
+    used = {name for name in re.findall(r"\b([a-z_]+)(?=\{|\[|\s|\))", expressions) if name.startswith(tuple(ours))}
+    assert "booking_outcome_unknown_total" in used
+    assert not used - registered, f"alerts use metrics the app does not define: {sorted(used - registered)}"
+
+
 def test_alertmanager_config_routes_to_a_declared_receiver():
     config = yaml.safe_load((ROOT / "docker" / "alertmanager" / "alertmanager.yml").read_text(encoding="utf-8"))
     receivers = {receiver["name"] for receiver in config["receivers"]}
