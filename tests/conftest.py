@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from hotel_agent.celery import app as celery_app
+from pms.breakers import reset_breakers
 from tenants.flags import flags_local_cache_clear
 from tenants.services import tenant_resolution_local_clear
 from tests.factories import ChannelAccountFactory, TenantFactory
@@ -23,10 +24,12 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_eager_celery(request):
-    """Each test starts with an empty cache and, unless marked ``e2e``, runs Celery tasks in-process."""
+    """Each test starts with an empty cache, no PMS circuit breaker state in this process and, unless marked
+    ``e2e``, runs Celery tasks in-process."""
     cache.clear()
     flags_local_cache_clear()
     tenant_resolution_local_clear()
+    reset_breakers()
     eager = "e2e" not in request.keywords
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = eager
@@ -36,6 +39,7 @@ def _isolated_cache_and_eager_celery(request):
     cache.clear()
     flags_local_cache_clear()
     tenant_resolution_local_clear()
+    reset_breakers()
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from conversations.models import (
 from conversations.services import inbound_process
 from conversations.simulator import Rehearsal
 from pms.base import PMSNoAvailability, PMSTimeout
-from pms.breakers import reset_breakers
 from pms.mock import MockPMS
 from pms.models import MockBooking
 from pms.seed import pms_seed_demo
@@ -52,13 +51,6 @@ DEGRADED = (
     "answer you as soon as possible?"
 )
 SOLD_OUT = "I'm sorry, that room has just sold out for those dates."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from django.contrib import admin
 from django.urls import reverse
 
 from pms.base import GuestDetails
-from pms.breakers import reset_breakers
 from pms.mock import MockPMS
 from pms.models import BookingStatus, MockBooking, MockRoomType, PMSConfig
 from pms.services import pms_for_tenant
@@ -23,11 +22,8 @@ API_KEY = "QLO-s3cr3t-webservice-key-0042"
 
 
 @pytest.fixture(autouse=True)
-def _english_admin_and_fresh_breakers(admin_client):
+def _english_admin(admin_client):
     admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    reset_breakers()
-    yield
-    reset_breakers()
 
 
 def admin_url(model: type, view: str, *args: object) -> str:

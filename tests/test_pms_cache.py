@@ -9,7 +9,6 @@ import pytest
 from prometheus_client import REGISTRY
 
 from pms.base import GuestDetails, PMSNoAvailability, PMSUnavailable
-from pms.breakers import reset_breakers
 from pms.resilience import PMSCircuitOpen, ResiliencePolicy, ResilientPMS, invalidate_availability
 from pms.services import pms_cache_invalidate
 from tests.factories import TenantFactory
@@ -19,13 +18,6 @@ pytestmark = pytest.mark.django_db
 
 MAY_6, MAY_8, MAY_9 = dt.date(2030, 5, 6), dt.date(2030, 5, 8), dt.date(2030, 5, 9)
 GUEST = GuestDetails(name="Ana García", email="ana@example.com")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from pms.base import GuestDetails
-from pms.breakers import reset_breakers
 from pms.mock import MockPMS
 from pms.models import MockRoomType
 from pms.services import pms_cache_invalidate, pms_for_tenant
@@ -22,13 +21,6 @@ from tests.test_pms_contract import monday_after
 pytestmark = pytest.mark.django_db
 
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 from django.db import connection
 
 from pms.base import GuestDetails, PMSNoAvailability
-from pms.breakers import reset_breakers
 from pms.mock import MockPMS
 from pms.models import BookingStatus, MockBooking
 from pms.services import pms_for_tenant
@@ -50,13 +49,6 @@ def run_concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "a worker is stuck"
     return outcomes
-
-
-@pytest.fixture(autouse=True)
-def _fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
 
 
 @pytest.fixture

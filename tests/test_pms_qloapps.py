@@ -23,7 +23,6 @@ from pms.base import (
     PMSTimeout,
     PMSUnavailable,
 )
-from pms.breakers import reset_breakers
 from pms.models import PMSConfig, PMSKind
 from pms.qloapps import QloAppsAdapter
 from pms.qloapps.client import QloAppsClient
@@ -38,13 +37,6 @@ pytestmark = pytest.mark.django_db
 
 KEY = "TESTKEY0123456789ABCDEFGHIJKLMNOP"
 GUEST = GuestDetails(name="Ana García", email="ana@example.com", phone="+34600000001")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
 
 
 @pytest.fixture

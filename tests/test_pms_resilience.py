@@ -26,13 +26,6 @@ from tests.pms_factories import FakePMS
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
-
-
 @pytest.fixture
 def sleeps() -> list[float]:
     return []

@@ -13,7 +13,7 @@ from django.conf import settings
 from hotel_agent.health import NON_FATAL_CHECKS, CheckResult
 from pms import registry
 from pms.base import GuestDetails, PMSInvalidRequest, PMSUnavailable
-from pms.breakers import breaker_for, reset_breakers
+from pms.breakers import breaker_for
 from pms.mock import MockPMS
 from pms.models import PMSConfig
 from pms.registry import UnavailablePMS
@@ -25,13 +25,6 @@ from tests.test_pms_contract import monday_after
 pytestmark = pytest.mark.django_db
 
 GUEST = GuestDetails(name="Ana García", phone="+34600000001")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_breakers():
-    reset_breakers()
-    yield
-    reset_breakers()
 
 
 # --- adapter choice and configuration -------------------------------------------------------------------------------
