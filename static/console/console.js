@@ -44,6 +44,8 @@ const REASON_LABELS = {
   late_checkout_request: gettext("Late check-out request"),
   early_checkin_request: gettext("Early check-in request"),
   service_request: gettext("Service request"),
+  booking_outcome_unknown: gettext("Booking to verify in the PMS"),
+  pms_unavailable: gettext("Booking system unavailable"),
 };
 const SENDER_LABELS = {
   guest: gettext("Guest"),
@@ -63,7 +65,8 @@ const LANGUAGE_NAMES = { es: gettext("Spanish"), en: gettext("English"), pt: get
 
 const statusLabel = (s) => STATUS_LABELS[s] || s || "—";
 const channelLabel = (c) => CHANNEL_LABELS[c] || c || "—";
-const reasonLabel = (r) => (r ? REASON_LABELS[r] || r.replace(/_/g, " ") : "—");
+// "pms_unavailable:create_booking" and the like: the reason's family names it, the operation is detail.
+const reasonLabel = (r) => (r ? REASON_LABELS[r] || REASON_LABELS[r.split(":")[0]] || r.replace(/_/g, " ") : "—");
 const languageLabel = (l) => (l ? LANGUAGE_NAMES[l] || l : "—");
 
 // --- small helpers ------------------------------------------------------------------------------------------------
