@@ -67,6 +67,8 @@ const statusLabel = (s) => STATUS_LABELS[s] || s || "—";
 const channelLabel = (c) => CHANNEL_LABELS[c] || c || "—";
 // "pms_unavailable:create_booking" and the like: the reason's family names it, the operation is detail.
 const reasonLabel = (r) => (r ? REASON_LABELS[r] || REASON_LABELS[r.split(":")[0]] || r.replace(/_/g, " ") : "—");
+// A web-chat guest's address is a 46-character digest of its browser token: the first characters tell guests apart.
+const shortAddress = (a) => (a && a.startsWith("wc_") && a.length > 14 ? `${a.slice(0, 11)}…` : a || "");
 const languageLabel = (l) => (l ? LANGUAGE_NAMES[l] || l : "—");
 
 // --- small helpers ------------------------------------------------------------------------------------------------
@@ -381,8 +383,8 @@ const queue = {
           el(
             "td",
             { class: "guest-cell" },
-            el("strong", { text: c.guest?.name || c.guest?.address || gettext("Guest") }),
-            el("span", { text: c.guest?.address || "" }),
+            el("strong", { text: c.guest?.name || shortAddress(c.guest?.address) || gettext("Guest") }),
+            el("span", { text: shortAddress(c.guest?.address) }),
           ),
           el("td", {}, el("span", { class: "badge channel", text: channelLabel(c.channel) })),
           el("td", { text: reasonLabel(c.escalation_reason), dataset: { testid: "queue-reason" } }),
@@ -513,8 +515,8 @@ const list = {
           el(
             "td",
             { class: "guest-cell" },
-            el("a", { href: conversationUrl(c.id) }, el("strong", { text: c.guest?.name || c.guest?.address || "—" })),
-            el("span", { text: c.guest?.address || "" }),
+            el("a", { href: conversationUrl(c.id) }, el("strong", { text: c.guest?.name || shortAddress(c.guest?.address) || "—" })),
+            el("span", { text: shortAddress(c.guest?.address) }),
           ),
           el("td", {}, el("span", { class: "badge channel", text: channelLabel(c.channel) })),
           el("td", {}, el("span", { class: `badge status-${c.status}`, text: statusLabel(c.status) })),
@@ -650,7 +652,7 @@ const thread = {
     }
     this.conversation = merged;
     const c = merged;
-    document.getElementById("conv-guest-name").textContent = c.guest?.name || c.guest?.address || gettext("Guest");
+    document.getElementById("conv-guest-name").textContent = c.guest?.name || shortAddress(c.guest?.address) || gettext("Guest");
     const status = document.getElementById("conv-status");
     status.textContent = statusLabel(c.status);
     status.className = `badge status status-${c.status}`;
@@ -849,7 +851,9 @@ const thread = {
   renderPanel(panel) {
     document.getElementById("guest-name").textContent = panel.name || "—";
     document.getElementById("guest-channel").textContent = channelLabel(panel.channel);
-    document.getElementById("guest-address").textContent = panel.address || "—";
+    const address = document.getElementById("guest-address");
+    address.textContent = shortAddress(panel.address) || "—";
+    address.title = panel.address || "";
     document.getElementById("guest-language").textContent = languageLabel(panel.language);
     this.renderNlu(panel.last_nlu);
     this.renderBooking(panel.booking);

@@ -116,6 +116,11 @@ def _flow(live_app: LiveApp, browser_context_factory, artifacts, errors: list[st
     expect(staff.get_by_test_id("conversation-status")).to_have_attribute("data-status", "pending_human")
     staff_messages = staff.get_by_test_id("messages").get_by_test_id("message")
     expect(staff_messages.and_(staff.locator('[data-sender="guest"]'))).to_have_count(2)
+    # The guest's browser token is its credential: staff see a short digest of it, never the token.
+    token = guest.evaluate("() => (Object.entries(localStorage).find(([k]) => k.endsWith(':token')) || [])[1]")
+    assert token, "the chat page kept no guest token"
+    expect(staff.locator("#guest-address")).to_have_text(re.compile(r"^wc_[A-Za-z0-9_-]{8}…$"))
+    assert token not in staff.content()
     staff.get_by_test_id("claim-button").click()
     expect(staff.get_by_test_id("conversation-status")).to_have_attribute("data-status", "human")
     expect(staff.get_by_test_id("reply-input")).to_be_enabled()
