@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import os
+import zoneinfo
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from hotel_agent.celery import app as celery_app
 from pms.breakers import reset_breakers
+from pms.seed import pms_seed_demo
 from tenants.flags import flags_local_cache_clear
+from tenants.knowledge import knowledge_seed_demo
 from tenants.services import tenant_resolution_local_clear
 from tests.factories import ChannelAccountFactory, TenantFactory
 
@@ -40,6 +46,34 @@ def _isolated_cache_and_eager_celery(request):
     flags_local_cache_clear()
     tenant_resolution_local_clear()
     reset_breakers()
+
+
+# --- the agent's tests: a seeded demo hotel on a fixed day ------------------------------------------------------------
+AGENT_TODAY = dt.date(2026, 3, 4)
+AGENT_NOW = dt.datetime(2026, 3, 4, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"))  # reception open 08:00–23:00
+
+
+@pytest.fixture
+def agent_clock(monkeypatch):
+    """``timezone.now`` frozen at ``AGENT_NOW``, a millisecond further per call (rows keep their order)."""
+    ticks = itertools.count()
+    monkeypatch.setattr(timezone, "now", lambda: AGENT_NOW + dt.timedelta(milliseconds=next(ticks)))
+
+
+def seeded_hotel(slug: str, name: str = "Hotel Demo"):
+    """A hotel with the demo knowledge base and mock-PMS rooms."""
+    tenant = TenantFactory(slug=slug, name=name)
+    knowledge_seed_demo(tenant)
+    pms_seed_demo(tenant)
+    return tenant
+
+
+@pytest.fixture
+def rehearsal(hotel):
+    """Guest turns through the real pipeline, for the module's ``hotel`` fixture, on ``AGENT_TODAY``."""
+    from conversations.simulator import Rehearsal
+
+    return Rehearsal(tenant=hotel, today=AGENT_TODAY)
 
 
 @pytest.fixture

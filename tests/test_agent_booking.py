@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import zoneinfo
 
 import pytest
-from django.utils import timezone
 from django.utils.translation import gettext, override
 from prometheus_client import REGISTRY
 
@@ -18,15 +15,14 @@ from conversations.models import Conversation, ConversationStatus, Direction, Me
 from conversations.simulator import Rehearsal
 from pms.base import GuestDetails, PMSUnavailable
 from pms.models import BookingStatus, MockBooking
-from pms.seed import pms_seed_demo
 from pms.services import pms_for_tenant
-from tenants.knowledge import knowledge_seed_demo
-from tests.factories import ChannelAccountFactory, ConversationFactory, GuestFactory, TenantFactory
+from tests.conftest import AGENT_NOW as NOW
+from tests.conftest import AGENT_TODAY as TODAY
+from tests.conftest import seeded_hotel
+from tests.factories import ChannelAccountFactory, ConversationFactory, GuestFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the pipeline answers on commit
 
-TODAY = dt.date(2026, 3, 4)
-NOW = dt.datetime(2026, 3, 4, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"))
 MAR_10, MAR_12 = dt.date(2026, 3, 10), dt.date(2026, 3, 12)
 
 # Per language: availability question, booking request, dates, people, room type, name, contact, yes, no.
@@ -75,23 +71,8 @@ LANGUAGES = sorted(SCRIPTS)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Frozen at NOW (the mock PMS's "today" is the real clock's), a millisecond further per call."""
-    ticks = itertools.count()
-    monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(milliseconds=next(ticks)))
-
-
-@pytest.fixture
-def hotel(clock):
-    tenant = TenantFactory(slug="demo-booking", name="Hotel Demo")
-    knowledge_seed_demo(tenant)
-    pms_seed_demo(tenant)
-    return tenant
-
-
-@pytest.fixture
-def rehearsal(hotel):
-    return Rehearsal(tenant=hotel, today=TODAY)
+def hotel(agent_clock):
+    return seeded_hotel("demo-booking")
 
 
 def book_by_chat(rehearsal: Rehearsal, lang: str):

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import builtins
-import datetime as dt
 import io
-import itertools
 import json
-import zoneinfo
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 
-from pms.seed import pms_seed_demo
-from tenants.knowledge import knowledge_seed_demo
-from tests.factories import TenantFactory
+from tests.conftest import seeded_hotel
 
-NOW = dt.datetime(2026, 3, 4, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"))
 TURN_KEYS = {"guest", "reply", "intent", "confidence", "language", "conversation_status"}
 EVAL_KEYS = {
     "accuracy", "macro_f1", "per_language", "per_intent", "language_accuracy", "entity_exact_match",
@@ -26,17 +19,8 @@ EVAL_KEYS = {
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    ticks = itertools.count()
-    monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(milliseconds=next(ticks)))
-
-
-@pytest.fixture
-def hotel(clock, transactional_db):
-    tenant = TenantFactory(slug="demo-cmd", name="Hotel Demo")
-    knowledge_seed_demo(tenant)
-    pms_seed_demo(tenant)
-    return tenant
+def hotel(agent_clock, transactional_db):
+    return seeded_hotel("demo-cmd")
 
 
 def run(*args) -> str:

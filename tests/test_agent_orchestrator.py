@@ -7,9 +7,7 @@ the orchestrator, not the classifier. Turns go through the real pipeline with ``
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
-import zoneinfo
 
 import pytest
 from django.db import transaction
@@ -24,31 +22,16 @@ from conversations.agent.types import Reply
 from conversations.models import Conversation, ConversationStatus, Direction, Message, Sender, SessionState
 from conversations.services import inbound_record
 from conversations.simulator import Rehearsal
-from pms.seed import pms_seed_demo
 from tenants.flags import flag_set
-from tenants.knowledge import knowledge_seed_demo
 from tenants.models import HotelProfile
-from tests.factories import TenantFactory
+from tests.conftest import seeded_hotel
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the pipeline answers on commit
 
-TODAY = dt.date(2026, 3, 4)
-NOW = dt.datetime(2026, 3, 4, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"))  # reception open 08:00–23:00
-
 
 @pytest.fixture
-def clock(monkeypatch):
-    """``timezone.now`` frozen at NOW (advancing a millisecond per call, so rows keep their order)."""
-    ticks = itertools.count()
-    monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(milliseconds=next(ticks)))
-
-
-@pytest.fixture
-def hotel(clock):
-    tenant = TenantFactory(slug="demo-agent", name="Hotel Demo")
-    knowledge_seed_demo(tenant)
-    pms_seed_demo(tenant)
-    return tenant
+def hotel(agent_clock):
+    return seeded_hotel("demo-agent")
 
 
 class StubEngine:
@@ -67,11 +50,6 @@ def nlu(monkeypatch):
     engine = StubEngine()
     monkeypatch.setattr("conversations.agent.orchestrator.engine_for", lambda tenant: engine)
     return engine
-
-
-@pytest.fixture
-def rehearsal(hotel):
-    return Rehearsal(tenant=hotel, today=TODAY)
 
 
 def conversation_of(rehearsal: Rehearsal) -> Conversation:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import zoneinfo
 
 import pytest
 from django.utils import timezone
@@ -14,33 +12,16 @@ from prometheus_client import REGISTRY
 from conversations.agent.sessions import MAX_INTENTS, session_load
 from conversations.models import AgentSettings, Conversation, SessionState
 from conversations.simulator import Rehearsal
-from pms.seed import pms_seed_demo
-from tenants.knowledge import knowledge_seed_demo
-from tests.factories import ConversationFactory, TenantFactory
+from tests.conftest import AGENT_NOW as NOW
+from tests.conftest import seeded_hotel
+from tests.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the pipeline answers on commit
 
-TODAY = dt.date(2026, 3, 4)
-NOW = dt.datetime(2026, 3, 4, 11, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Madrid"))
-
 
 @pytest.fixture
-def clock(monkeypatch):
-    ticks = itertools.count()
-    monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(milliseconds=next(ticks)))
-
-
-@pytest.fixture
-def hotel(clock):
-    tenant = TenantFactory(slug="demo-sessions", name="Hotel Demo")
-    knowledge_seed_demo(tenant)
-    pms_seed_demo(tenant)
-    return tenant
-
-
-@pytest.fixture
-def rehearsal(hotel):
-    return Rehearsal(tenant=hotel, today=TODAY)
+def hotel(agent_clock):
+    return seeded_hotel("demo-sessions")
 
 
 def session_of(rehearsal: Rehearsal) -> SessionState:

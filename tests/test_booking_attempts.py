@@ -3,14 +3,11 @@ from it, and an outcome nobody knows (a timeout, a run killed mid-call) goes to 
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 import threading
 from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
-from django.utils import timezone
 from django.utils.translation import gettext, override
 from prometheus_client import REGISTRY
 
@@ -34,11 +31,10 @@ from conversations.simulator import Rehearsal
 from pms.base import PMSNoAvailability, PMSTimeout
 from pms.mock import MockPMS
 from pms.models import MockBooking
-from pms.seed import pms_seed_demo
 from pms.services import pms_for_tenant
-from tenants.knowledge import knowledge_seed_demo
+from tests.conftest import seeded_hotel
 from tests.factories import ConversationFactory, MessageFactory, TenantFactory
-from tests.test_agent_booking import MAR_10, MAR_12, NOW, SCRIPTS, TODAY, book_by_chat
+from tests.test_agent_booking import MAR_10, MAR_12, SCRIPTS, book_by_chat
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the attempt is committed before the PMS call, for real
 
@@ -54,22 +50,8 @@ SOLD_OUT = "I'm sorry, that room has just sold out for those dates."
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    ticks = itertools.count()
-    monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(milliseconds=next(ticks)))
-
-
-@pytest.fixture
-def hotel(clock):
-    tenant = TenantFactory(slug="demo-intent", name="Hotel Intento")
-    knowledge_seed_demo(tenant)
-    pms_seed_demo(tenant)
-    return tenant
-
-
-@pytest.fixture
-def rehearsal(hotel):
-    return Rehearsal(tenant=hotel, today=TODAY)
+def hotel(agent_clock):
+    return seeded_hotel("demo-intent", "Hotel Intento")
 
 
 class CreateBookingSpy:
