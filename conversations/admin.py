@@ -16,7 +16,13 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from conversations.agent.booking_attempts import booking_attempt_settle_not_booked
+from conversations.agent.booking_attempts import (
+    UNRESOLVED,
+    SettleRefused,
+    booking_attempt_settle_booked,
+    booking_attempt_settle_not_booked,
+    booking_attempt_verify_in_pms,
+)
 from conversations.agent.nlu.llm import same_endpoint
 from conversations.models import (
     AgentSettings,
@@ -30,6 +36,7 @@ from conversations.models import (
     Message,
     SessionState,
 )
+from pms.services import pms_for_tenant
 from tenants.admin_scoping import TenantScopedAdminMixin
 
 
@@ -114,23 +121,81 @@ class LockAuditAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     date_hierarchy = "created_at"
 
 
-@admin.register(BookingAttempt)
-class BookingAttemptAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Every guest "yes" to a booking and what the PMS answered. ``unknown`` ones (a timeout, a run that died
-    mid-call) were handed to reception: look the stay up in the PMS; if it is not there, "not booked" lets the guest
-    book those dates again. One that is there stays ``unknown`` (the agent will not book those dates twice)."""
+class BookingAttemptSettleForm(forms.ModelForm):
+    """Nothing of the attempt is editable; an unresolved one takes the PMS reference staff found for its stay, which is
+    checked against the PMS (room type, dates, confirmed) before it is recorded as booked."""
 
+    pms_reference = forms.CharField(
+        label=_("Found in the PMS as"),
+        required=False,
+        max_length=64,
+        help_text=_(
+            "The PMS's booking reference of this stay. It is checked against the PMS (room type, dates) and recorded "
+            "as booked, with the PMS's total."
+        ),
+    )
+
+    class Meta:
+        model = BookingAttempt
+        fields: tuple[str, ...] = ()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        reference = (data.get("pms_reference") or "").strip()
+        self.found = None
+        if reference:
+            try:
+                self.found = booking_attempt_verify_in_pms(
+                    attempt=self.instance, reference=reference, pms=pms_for_tenant(self.instance.tenant)
+                )
+            except SettleRefused as exc:
+                self.add_error("pms_reference", str(exc))
+        return data
+
+
+@admin.register(BookingAttempt)
+class BookingAttemptAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    """Every guest "yes" to a booking and what the PMS answered. ``unknown`` ones (a timeout, a run that died
+    mid-call) were handed to reception: look the stay up in the PMS. Found: enter its reference on the attempt (checked
+    against the PMS, then ``booked``). Not there: the action "not booked" lets the guest book those dates again.
+    Nothing else about an attempt is ever edited by hand, and none is added or deleted here."""
+
+    hotel_admin_permissions = ("view", "change")
+    form = BookingAttemptSettleForm
     list_display = ["created_at", "tenant", "status", "reference", "room_type", "stay", "guest_name", "total"]
     list_filter = ["status", "tenant"]
     search_fields = ["reference"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
-    fields = [
+    readonly_fields = [
         "tenant", "message", "status", "reference", "room_type", "check_in", "check_out", "adults", "children",
         "guest_name", "total_price", "currency", "error", "created_at", "updated_at",
     ]  # fmt: skip
-    readonly_fields = fields
     actions = ["settle_not_booked"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Only an unresolved attempt, and only to record what the PMS says about it."""
+        return obj is not None and obj.status in UNRESOLVED and super().has_change_permission(request, obj)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        settleable = obj is not None and self.has_change_permission(request, obj)
+        return [*self.readonly_fields, *(["pms_reference"] if settleable else [])]
+
+    def save_model(self, request: HttpRequest, obj: BookingAttempt, form: Any, change: bool) -> None:
+        """The row is never saved from the form: only the verified PMS booking is recorded, by the service."""
+        booking = getattr(form, "found", None)
+        if booking is None:
+            return
+        if booking_attempt_settle_booked(attempt=obj, booking=booking, by=request.user.get_username()):
+            self.message_user(request, _("Recorded as booked: %(ref)s.") % {"ref": booking.reference})
+        else:
+            self.message_user(request, _("This booking attempt was settled meanwhile; nothing changed."), "warning")
 
     @admin.display(description=_("stay"), ordering="check_in")
     def stay(self, obj: BookingAttempt) -> str:

@@ -3,6 +3,7 @@ from it, and an outcome nobody knows (a timeout, a run killed mid-call) goes to 
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from contextlib import contextmanager
 
@@ -234,6 +235,65 @@ def test_an_unknown_attempt_settled_as_not_booked_lets_the_guest_book(rehearsal,
     assert pms_create.calls == 2
     assert BookingAttempt.objects.get(pk=attempt.pk).status == BookingAttemptStatus.FAILED
     assert BookingAttempt.objects.exclude(pk=attempt.pk).get(tenant=hotel).reference == booking.reference
+
+
+def _unknown_but_booked(rehearsal: Rehearsal, hotel, pms_create) -> tuple[BookingAttempt, MockBooking]:
+    """The PMS booked, its answer timed out: an ``unknown`` attempt whose booking does exist."""
+    book_by_chat(rehearsal, "en")
+    pms_create.after = once(PMSTimeout("read timed out"))
+    rehearsal.send(SCRIPTS["en"]["yes"])
+    return BookingAttempt.objects.get(tenant=hotel), MockBooking.objects.get(tenant=hotel)
+
+
+def _settle_url(attempt: BookingAttempt) -> str:
+    return f"/admin/conversations/bookingattempt/{attempt.pk}/change/"
+
+
+def test_staff_record_an_unknown_attempt_as_booked_with_the_pms_reference(rehearsal, hotel, pms_create, admin_client):
+    attempt, booking = _unknown_but_booked(rehearsal, hotel, pms_create)
+
+    response = admin_client.post(_settle_url(attempt), {"pms_reference": f"  {booking.reference} "})
+
+    assert response.status_code == 302
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.reference) == (BookingAttemptStatus.BOOKED, booking.reference)
+    assert (attempt.total_price, attempt.currency) == (booking.total, booking.currency)  # the PMS's figures
+    assert "found in the PMS" in attempt.error
+    # settled: nothing more can be posted to it
+    assert admin_client.post(_settle_url(attempt), {"pms_reference": booking.reference}).status_code == 403
+
+
+@pytest.mark.parametrize("case", ["unknown reference", "another stay", "cancelled"])
+def test_a_reference_that_is_not_this_stay_is_refused_and_nothing_changes(case, rehearsal, hotel, pms_create,
+                                                                          admin_client):  # fmt: skip
+    attempt, booking = _unknown_but_booked(rehearsal, hotel, pms_create)
+    reference = booking.reference
+    if case == "unknown reference":
+        reference = "NOPE-0000"
+    elif case == "another stay":
+        MockBooking.objects.filter(pk=booking.pk).update(check_out=booking.check_out + dt.timedelta(days=1))
+    else:
+        MockBooking.objects.filter(pk=booking.pk).update(status="cancelled")
+
+    response = admin_client.post(_settle_url(attempt), {"pms_reference": reference})
+
+    assert response.status_code == 200  # the form again, with the reason
+    errors = response.context["adminform"].form.errors["pms_reference"]
+    assert errors and (reference in errors[0] or booking.reference in errors[0])
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.reference) == (BookingAttemptStatus.UNKNOWN, "")
+
+
+def test_the_settle_form_edits_nothing_else(rehearsal, hotel, pms_create, admin_client):
+    attempt, _booking = _unknown_but_booked(rehearsal, hotel, pms_create)
+
+    response = admin_client.post(
+        _settle_url(attempt), {"status": "booked", "reference": "FORGED-1", "total_price": "1.00", "pms_reference": ""}
+    )
+
+    assert response.status_code == 302
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.reference, attempt.total_price) == (BookingAttemptStatus.UNKNOWN, "", None)
 
 
 # --- definitive refusals ------------------------------------------------------------------------------------------

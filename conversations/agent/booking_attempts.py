@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import structlog
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from conversations.models import BookingAttempt, BookingAttemptStatus, Message
-from pms.base import Booking
+from pms.base import Booking, PMSAdapter, PMSError, PMSNotFound
 from tenants.models import Tenant
 
 logger = structlog.get_logger(__name__)
@@ -127,6 +128,58 @@ def booking_attempt_settle_not_booked(*, attempt: BookingAttempt, by: str) -> bo
     )
     if settled:
         logger.info("booking_attempt_settled", attempt_id=attempt.pk, by=by)
+    return settled
+
+
+class SettleRefused(Exception):
+    """Why a staff member's "it is booked as REF" cannot be recorded (shown to them as is)."""
+
+
+def booking_attempt_verify_in_pms(*, attempt: BookingAttempt, reference: str, pms: PMSAdapter) -> Booking:
+    """The PMS's booking ``reference``, once it is known to be this attempt's stay (same room type and dates, not
+    cancelled); ``SettleRefused`` otherwise. Nothing is written: staff may be reading the wrong reference."""
+    if attempt.status not in UNRESOLVED:
+        raise SettleRefused(_("This booking attempt is already settled."))
+    reference = reference.strip()
+    try:
+        booking = pms.get_booking(reference)
+    except PMSNotFound:
+        raise SettleRefused(_("The PMS has no booking %(ref)s.") % {"ref": reference}) from None
+    except PMSError as exc:
+        raise SettleRefused(_("The PMS could not be asked (%(error)s): try again.") % {"error": exc}) from None
+    same_stay = (booking.room_type.code, booking.check_in, booking.check_out) == (
+        attempt.room_type,
+        attempt.check_in,
+        attempt.check_out,
+    )
+    if not same_stay or booking.status != "confirmed":
+        raise SettleRefused(
+            _("Booking %(ref)s is %(room)s, %(check_in)s → %(check_out)s (%(status)s): not this attempt's stay.")
+            % {
+                "ref": booking.reference,
+                "room": booking.room_type.code,
+                "check_in": booking.check_in,
+                "check_out": booking.check_out,
+                "status": booking.status,
+            }
+        )
+    return booking
+
+
+def booking_attempt_settle_booked(*, attempt: BookingAttempt, booking: Booking, by: str) -> bool:
+    """Staff found the stay in the PMS (``booking_attempt_verify_in_pms``): record it as booked, with the PMS's
+    reference and total. False when the attempt was settled meanwhile."""
+    settled = _update(
+        attempt,
+        status=BookingAttemptStatus.BOOKED,
+        reference=booking.reference[:64],
+        total_price=booking.total_price,
+        currency=booking.currency[:3],
+        error=f"found in the PMS (checked by {by})"[:200],
+        only_from=UNRESOLVED,
+    )
+    if settled:
+        logger.info("booking_attempt_settled_booked", attempt_id=attempt.pk, reference=booking.reference, by=by)
     return settled
 
 
