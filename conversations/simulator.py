@@ -49,15 +49,7 @@ def simulator_account(tenant: Tenant) -> ResolvedAccount:
         external_id=f"{SIMULATOR_PREFIX}{tenant.slug}",
         defaults={"tenant": tenant, "display_name": "Simulator"},
     )
-    return ResolvedAccount(
-        account_id=account.pk,
-        tenant_id=tenant.pk,
-        tenant_slug=tenant.slug,
-        channel=account.channel,
-        external_id=account.external_id,
-        tenant_timezone=tenant.timezone,
-        tenant_language=tenant.default_language,
-    )
+    return ResolvedAccount.of(account, tenant)
 
 
 class Rehearsal:

@@ -46,6 +46,25 @@ class ResolvedAccount:
         value = self.credentials.get(key, "")
         return value if isinstance(value, str) else ""
 
+    @classmethod
+    def of(cls, account: ChannelAccount, tenant: Tenant, *, with_credentials: bool = False) -> ResolvedAccount:
+        """``account`` of ``tenant`` as the gateway sees it; its secrets only when asked (they are cached with it)."""
+        credentials = (
+            {k: v for k, v in (account.credentials or {}).items() if isinstance(v, str) and v}
+            if with_credentials
+            else {}
+        )
+        return cls(
+            account_id=account.pk,
+            tenant_id=tenant.pk,
+            tenant_slug=tenant.slug,
+            channel=account.channel,
+            external_id=account.external_id,
+            tenant_timezone=tenant.timezone,
+            tenant_language=tenant.default_language,
+            credentials=credentials,
+        )
+
 
 def _cache_key(channel: str, external_id: str) -> str:
     return f"tenants:resolve:v1:{channel}:{external_id}"
@@ -99,16 +118,7 @@ def tenant_resolve(*, channel: str, external_id: str, fresh: bool = False) -> Re
         logger.info("tenant_resolution_failed", channel=channel, external_id=external_id, result=result)
         return None
 
-    resolved = ResolvedAccount(
-        account_id=account.pk,
-        tenant_id=account.tenant_id,
-        tenant_slug=account.tenant.slug,
-        channel=account.channel,
-        external_id=account.external_id,
-        tenant_timezone=account.tenant.timezone,
-        tenant_language=account.tenant.default_language,
-        credentials={k: v for k, v in (account.credentials or {}).items() if isinstance(v, str) and v},
-    )
+    resolved = ResolvedAccount.of(account, account.tenant, with_credentials=True)
     cache.set(key, resolved, settings.TENANT_RESOLUTION_CACHE_TTL)
     _remember_locally(key, resolved)
     tenant_resolution_total.labels(result="miss").inc()

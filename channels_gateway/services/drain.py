@@ -109,17 +109,7 @@ def inbound_drain_started() -> None:
 def _resolved_from_row(notification: InboundNotification) -> ResolvedAccount:
     """The account as it was when the notification was accepted (a later deactivation does not drop accepted
     messages)."""
-    account = notification.channel_account
-    tenant = notification.tenant
-    return ResolvedAccount(
-        account_id=account.pk,
-        tenant_id=tenant.pk,
-        tenant_slug=tenant.slug,
-        channel=account.channel,
-        external_id=account.external_id,
-        tenant_timezone=tenant.timezone,
-        tenant_language=tenant.default_language,
-    )
+    return ResolvedAccount.of(notification.channel_account, notification.tenant)
 
 
 def inbound_notification_process(*, notification_id: int) -> IngestResult | None:
