@@ -199,6 +199,12 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.direction} {self.kind} {self.text[:40]}"
 
+    @property
+    def choice_id(self) -> str:
+        """The id of the quick reply (button or list row) the guest tapped, or ``""``."""
+        choice = self.attachment.get("id", "") if isinstance(self.attachment, dict) else ""
+        return choice if isinstance(choice, str) else ""
+
 
 class LockAction(models.TextChoices):
     ACQUIRED = "acquired", _("Acquired")

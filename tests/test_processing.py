@@ -300,3 +300,14 @@ def test_interactive_reply_is_read_as_text(make_inbound, run):
     run(inbound_process, message_id=message.pk)
 
     assert replies_to(message).get().text.startswith("Hello Ana!")
+
+
+@pytest.mark.parametrize("stored_id", [["late-checkout"], None, {"id": "x"}])
+def test_a_tap_stored_with_a_reply_id_that_is_not_a_string_is_still_answered(make_inbound, run, stored_id):
+    """Rows stored before the adapter kept only string quick-reply ids made the agent raise on every retry."""
+    message = make_inbound("Hello", kind=MessageKind.INTERACTIVE, attachment={"type": "button_reply", "id": stored_id})
+
+    result, _ = run(inbound_process, message_id=message.pk)
+
+    assert result == "replied"
+    assert replies_to(message).get().text.startswith("Hello Ana!")

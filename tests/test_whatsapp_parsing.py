@@ -290,6 +290,38 @@ def test_account_ids_in_never_raises(body):
     assert ids is None or isinstance(ids, set)
 
 
+@pytest.mark.parametrize("bad", [None, ["late-checkout"], {"id": "x"}, 7, True])
+def test_quick_reply_fields_of_the_wrong_type_are_dropped_not_stored(bad):
+    """Found by tests/test_webhook_fuzz.py: a list or null reply id was stored as is and made the agent crash on
+    every retry (the guest never answered). Only strings are kept; the rest of the message still arrives."""
+    reply = wa.button_reply()
+    reply["interactive"]["button_reply"] = {"id": bad, "title": bad}
+    message = parse_one(reply)
+    assert message.kind == "interactive"
+    assert message.text == ""
+    assert message.attachment == {"type": "button_reply"}
+
+    template = wa.template_button()
+    template["button"] = {"text": bad, "payload": bad}
+    message = parse_one(template)
+    assert (message.text, message.attachment) == ("", {"type": "button", "payload": ""})
+
+
+def test_media_location_and_context_fields_of_the_wrong_type_are_dropped():
+    image = wa.media_message("image", caption="foto")
+    image["image"].update({"id": ["x"], "mime_type": 3, "voice": "yes"})
+    assert parse_one(image).attachment == {"sha256": "b" * 44}
+
+    place = wa.location_message(latitude=1.5, longitude=2.5, name={"n": 1}, address="Calle Mayor 1")
+    message = parse_one(place)
+    assert message.text == "Calle Mayor 1"
+    assert message.attachment == {"latitude": 1.5, "longitude": 2.5, "address": "Calle Mayor 1"}
+
+    quoted = wa.text_reply("sí", context_id="wamid.prev")
+    quoted["context"]["id"] = {"not": "an id"}
+    assert parse_one(quoted).reply_to_provider_id == ""
+
+
 def test_contact_in_an_unexpected_shape_only_loses_the_name():
     message = parse_one(wa.text_message("Hola"), contacts=[{"profile": "Sheena", "wa_id": "16505551234"}, "junk"])
 

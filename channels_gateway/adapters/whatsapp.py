@@ -85,6 +85,12 @@ def _timestamp(value: Any) -> datetime | None:
         raise PayloadError("timestamp out of range") from exc
 
 
+def _strings(obj: dict[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
+    """The ``keys`` of ``obj`` that hold strings. Meta sends strings there; anything else is dropped rather than
+    stored as a value that code reading the attachment (quick-reply ids, captions) does not expect."""
+    return {key: obj[key] for key in keys if isinstance(obj.get(key), str)}
+
+
 def _text_and_attachment(kind: str, msg: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """Return (unified kind, text, attachment) for one WhatsApp message object."""
     if kind == "text":
@@ -95,7 +101,8 @@ def _text_and_attachment(kind: str, msg: dict[str, Any]) -> tuple[str, str, dict
     if kind in MEDIA_KINDS:
         media = msg.get(kind)
         _require(isinstance(media, dict), f"{kind} message without {kind} object")
-        attachment = {k: media[k] for k in ("id", "mime_type", "sha256", "filename", "voice", "animated") if k in media}
+        flags = {k: media[k] for k in ("voice", "animated") if isinstance(media.get(k), bool)}
+        attachment = {**_strings(media, ("id", "mime_type", "sha256", "filename")), **flags}
         caption = media.get("caption") or ""
         return kind, caption if isinstance(caption, str) else "", attachment
     if kind == "interactive":
@@ -104,19 +111,21 @@ def _text_and_attachment(kind: str, msg: dict[str, Any]) -> tuple[str, str, dict
         reply_type = interactive.get("type")
         reply = interactive.get(reply_type) if isinstance(reply_type, str) else None
         _require(isinstance(reply, dict), "interactive message without a reply")
-        attachment = {"type": reply_type, **{k: reply[k] for k in ("id", "title", "description") if k in reply}}
-        return "interactive", str(reply.get("title", "")), attachment
+        attachment = {"type": reply_type, **_strings(reply, ("id", "title", "description"))}
+        return "interactive", attachment.get("title", ""), attachment
     if kind == "button":  # quick reply to a template
         button = msg.get("button")
         _require(isinstance(button, dict), "button message without button object")
-        return "interactive", str(button.get("text", "")), {"type": "button", "payload": button.get("payload", "")}
+        fields = _strings(button, ("text", "payload"))
+        return "interactive", fields.get("text", ""), {"type": "button", "payload": fields.get("payload", "")}
     if kind == "location":
         loc = msg.get("location")
         _require(isinstance(loc, dict), "location message without location object")
         lat, lng = loc.get("latitude"), loc.get("longitude")
         _require(isinstance(lat, int | float) and isinstance(lng, int | float), "location without coordinates")
-        attachment = {"latitude": lat, "longitude": lng, **{k: loc[k] for k in ("name", "address", "url") if k in loc}}
-        text = ", ".join(str(loc[k]) for k in ("name", "address") if loc.get(k))
+        named = _strings(loc, ("name", "address", "url"))
+        attachment = {"latitude": lat, "longitude": lng, **named}
+        text = ", ".join(named[k] for k in ("name", "address") if named.get(k))
         return "location", text, attachment
     # unknown / unsupported / reaction / contacts / order / system …: kept, never dropped.
     attachment: dict[str, Any] = {"type": kind}
@@ -146,7 +155,7 @@ def _parse_message(msg: Any, *, account: str, names: dict[str, str]) -> UnifiedM
         text=text,
         timestamp=_timestamp(msg.get("timestamp")),
         attachment=attachment,
-        reply_to_provider_id=str(context.get("id", "")),
+        reply_to_provider_id=context["id"] if isinstance(context.get("id"), str) else "",
         raw=msg,
     )
 

@@ -99,7 +99,7 @@ def confidence_threshold(tenant: Tenant) -> float:
 
 def _understand(tenant: Tenant, message: Message, context: dict) -> NLUResult:
     """NLU, except for taps on our own quick replies, which say exactly what they mean."""
-    choice = message.attachment.get("id", "") if isinstance(message.attachment, dict) else ""
+    choice = message.choice_id
     engine = engine_for(tenant)
     result = engine.parse(message.text, tenant=tenant, context=context)
     if choice in CHOICE_INTENTS:

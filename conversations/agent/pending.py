@@ -56,7 +56,7 @@ def _bare_number(text: str) -> int | None:
 def _slot_values(ctx: TurnContext, slot: str) -> dict[str, Any]:
     """What this message says for ``slot`` (empty when it says nothing for it)."""
     entities, text = ctx.nlu.entities, ctx.text.strip()
-    choice = ctx.message.attachment.get("id", "") if isinstance(ctx.message.attachment, dict) else ""
+    choice = ctx.message.choice_id
     if slot == "dates":
         return {k: entities[k] for k in ("check_in", "check_out", "nights") if k in entities}
     if slot == "nights":
