@@ -5,15 +5,22 @@
 
 Targets (issue 3): ≥ 95 % accuracy per language on held-out hotel messages, ≤ 10 % false acceptance of
 out-of-scope text, p99 ≤ 5 ms per message.
+
+It also times the worst case: messages of WhatsApp's maximum length (4,096 characters) made of one short pattern
+repeated (digits, lists, dates, links …), where a regular expression that backtracks shows up as a message
+that takes seconds (a 4,096-digit message took 0.3 s and "con www." repeated 0.5 s before 2026-12-07).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +45,33 @@ class _Tenant:
     default_language = "es"
 
 
+# Pieces of guest text that extractors look at twice: numbers and their separators, connectors, dates, links.
+_PIECES = (
+    "1", "12", "1,", "1/", "1-", "1:", " ", "a", "á", "de ", "del ", "al ", "y ", "con ", "mi ", "para ", "somos ",
+    "@", ".", "+", "€", "#", "\n", "www.", "http://", "me llamo ", "noches ", "1 de ", "enero ", "hab ", "😀",
+)  # fmt: skip
+LONG_MESSAGE_CHARS = 4096  # WhatsApp's limit for a text message
+
+
+def long_messages(engine, tenant, today: dt.date) -> dict:
+    """Parse time of every two-piece pattern repeated to ``LONG_MESSAGE_CHARS``."""
+    timings = []
+    for first, second in itertools.product(_PIECES, repeat=2):
+        unit = first + second
+        text = (unit * (LONG_MESSAGE_CHARS // len(unit) + 1))[:LONG_MESSAGE_CHARS]
+        started = time.perf_counter()
+        engine.parse(text, tenant=tenant, context={"today": today})
+        timings.append((1000 * (time.perf_counter() - started), unit))
+    worst_ms, worst_unit = max(timings)
+    return {
+        "messages": len(timings),
+        "chars": LONG_MESSAGE_CHARS,
+        "median_ms": round(statistics.median(t for t, _ in timings), 2),
+        "worst_ms": round(worst_ms, 2),
+        "worst_pattern": worst_unit,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
@@ -52,6 +86,7 @@ def main() -> None:
     clinc = read_jsonl(DATA_DIR / "clinc150" / "val.jsonl")
     oos = [e for e in clinc if e.intent == "out_of_scope"]
     clinc_report = evaluate(oos, engine=engine, tenant=_Tenant(), today=today)
+    long = long_messages(engine, _Tenant(), today)
     result = {
         "heldout": {
             k: hotel[k]
@@ -71,6 +106,7 @@ def main() -> None:
         "clinc150_val_oos_false_acceptance": clinc_report["oos_false_acceptance"],
         "clinc150_val_oos_examples": clinc_report["examples"],
         "clinc150_latency_p99_ms": clinc_report["latency_p99_ms"],
+        "long_messages": long,
     }
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -89,6 +125,9 @@ def main() -> None:
     fa = clinc_report["oos_false_acceptance"]
     print(f"CLINC150 validation out-of-scope: {clinc_report['examples']} messages, false acceptance {fa:.2%}   "
           f"target ≤ 10 %: {targets_ok(fa <= 0.10)}")  # fmt: skip
+    print(f"{long['messages']} messages of {long['chars']} characters (one pattern repeated): "
+          f"median {long['median_ms']:.1f} ms, worst {long['worst_ms']:.1f} ms "
+          f"({long['worst_pattern']!r} repeated)")  # fmt: skip
 
 
 if __name__ == "__main__":

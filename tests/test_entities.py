@@ -594,3 +594,29 @@ def test_number_value_reads_decimal_digits_and_refuses_other_digit_characters(to
     from conversations.agent.entities.lexicon import number_value
 
     assert number_value(token) == value
+
+
+def test_masked_text_is_not_whitespace_to_the_extractors():
+    """What an extractor consumed is overwritten with ``MASK``. Were it whitespace to ``re`` (``\\s`` matches
+    ``\\x1f``), a pattern like ``con\\s+(mi\\s*)?hijo`` scanned every split of a long masked run: "con www." repeated
+    to 4,096 characters took 0.5 s (bench/nlu.py times such messages)."""
+    import re
+
+    from conversations.agent.entities.normalize import MASK
+
+    assert not re.match(r"\s", MASK) and not re.match(r"\w", MASK)
+    assert extract_entities("con mi hijo, web www.hotel.com", language="es", today=TODAY) == {"children": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # prices and ages are still masked (never people) after their patterns were bounded
+        ("1.500€ para 2 adultos", {"adults": 2}),
+        ("2 adultos y niños de 1, 3, 5, 7, 9, 11, 13, 15 y 17 años", {"adults": 2}),
+        ("somos " + "1, " * 1500 + "4", {}),  # a wall of numbers is not a party
+    ],
+)
+def test_prices_ages_and_long_number_lists(text, expected):
+    found = extract_entities(text, language="es", today=TODAY)
+    assert {k: v for k, v in found.items() if k in ("adults", "children")} == expected

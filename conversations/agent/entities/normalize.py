@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
-MASK = "\x1f"
+MASK = "\x00"
 
 _PUNCT = str.maketrans(
     {
