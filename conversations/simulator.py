@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from channels_gateway.adapters.base import storable
 from channels_gateway.types import UnifiedMessage
 from conversations.agent.clock import override_today
 from conversations.models import Conversation, Direction, Message, Sender
@@ -67,13 +68,14 @@ class Rehearsal:
         ).exclude(status="closed").update(status="closed", closed_at=timezone.now())
 
     def send(self, text: str) -> Turn:
+        text = storable(text)  # what a terminal or a script passes may hold a NUL, which PostgreSQL cannot store
         provider_id = f"sim.{uuid.uuid4().hex}"
         unified = UnifiedMessage(
             channel=self.account.channel,
             account_external_id=self.account.external_id,
             provider_message_id=provider_id,
             guest_address=self.guest,
-            guest_name=self.name,
+            guest_name=storable(self.name),
             kind="text",
             text=text,
             timestamp=timezone.now(),

@@ -16,6 +16,7 @@ import structlog
 from django.conf import settings
 from django.core import signing
 
+from channels_gateway.adapters.base import storable as _storable
 from channels_gateway.types import (
     OutboundRequest,
     ParsedBatch,
@@ -195,23 +196,6 @@ def _finite_float(value: str) -> float:
 
 def _reject_constant(value: str) -> None:
     raise ValueError(f"{value} is not valid JSON")
-
-
-def _storable(value: Any) -> Any:
-    """Strings the databases can store: no NUL (PostgreSQL text/jsonb refuse it) and no lone surrogates (not UTF-8)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            value = value.replace("\x00", "")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "replace").decode("utf-8")
-        return value
-    if isinstance(value, list):
-        return [_storable(item) for item in value]
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    return value
 
 
 # What can decode to a string the databases refuse: a NUL byte (also what UTF-16/32 bodies have), a ``\u0000`` or
