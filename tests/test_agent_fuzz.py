@@ -12,6 +12,7 @@ Derandomized in the suite; ``HYPOTHESIS_PROFILE=fuzz`` explores at random (``tes
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -45,6 +46,7 @@ PHRASES = [
     "", "   ", "😀", "????", "SELECT * FROM rooms", "<script>alert(1)</script>",
 ]  # fmt: skip
 
+_UNFILLED = re.compile(r"%\(|%s|\{[a-z_]*\}|\bNone\b|\bnan\b|\[\]|\{\}")
 turns = st.lists(st.sampled_from(PHRASES) | st.text(max_size=60), min_size=1, max_size=8)
 
 
@@ -63,6 +65,8 @@ def test_any_sequence_of_guest_turns_gets_one_reply_per_bot_turn(texts, fuzz_hot
         turn = rehearsal.send(text)
         if status == ConversationStatus.BOT:
             assert turn.reply is not None and turn.reply.strip(), (texts, text)
+            # a finished sentence: no placeholder left unfilled, no Python value printed as text
+            assert not _UNFILLED.search(turn.reply), (texts, text, turn.reply)
         else:  # handed to reception: the bot stays silent
             assert turn.reply is None, (texts, text)
         status = turn.conversation_status

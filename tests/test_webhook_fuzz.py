@@ -74,6 +74,8 @@ def _seeds() -> list[dict[str, Any]]:
             statuses=[wa.status("wamid.out", "failed", errors=[{"code": 131047, "title": "Re-engagement message"}])],
         )
     )
+    # a status echoing a send's callback data (ours are signed; a forged or truncated one must be ignored, not fail)
+    seeds.append(wa.envelope(pid, statuses=[wa.status("wamid.out", "sent", callback="hotel-agent:message:1:forged")]))
     seeds.append(
         wa.batch(
             [
