@@ -337,6 +337,8 @@ def _output(**changes: Any) -> str:
         pytest.param(_output(entities={"children": -1}), id="children-negative"),
         pytest.param(_output(entities={"email": 42}), id="email-number"),
         pytest.param(_output(entities={"guest_name": "x" * 201}), id="name-too-long"),
+        pytest.param(_output(entities={"guest_name": "Ana\u0000"}), id="name-with-nul"),
+        pytest.param(_output(entities={"booking_ref": "AB\ud800"}), id="ref-with-lone-surrogate"),
     ],
 )
 def test_off_schema_output_is_a_bad_response(content):

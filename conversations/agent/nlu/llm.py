@@ -210,6 +210,14 @@ def _match_room_type(value: str, room_types: Sequence[str] | None) -> str:
     return value
 
 
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_output(content: str, *, room_types: Sequence[str] | None = None) -> NLUResult:
     """The model's JSON as an ``NLUResult``; anything off-schema raises ``LLMEngineError("bad_response")``.
     Error details name the field, never its value (values can be the guest's personal data)."""
@@ -267,6 +275,8 @@ def validate_output(content: str, *, room_types: Sequence[str] | None = None) ->
             continue
         if not isinstance(value, str) or len(value) > MAX_STRING_LENGTH:
             raise bad(f"{key} is not a string")
+        if "\x00" in value or not _is_utf8(value):  # stored with the message: PostgreSQL refuses both
+            raise bad(f"{key} has a NUL or a lone surrogate")
         if value.strip():
             entities[key] = value.strip()
     if "room_type" in entities:
