@@ -225,3 +225,49 @@ def test_a_signed_webhook_is_answered_200_or_400_and_what_it_accepts_is_processe
             raise _Rollback
     except _Rollback:
         pass
+
+
+# --- delivery statuses, in any order ----------------------------------------------------------------------------
+_STATUS_VALUES = ["sent", "delivered", "read", "played", "failed", "deleted", "warning"]
+deliveries = st.lists(st.lists(st.sampled_from(_STATUS_VALUES), min_size=1, max_size=3), min_size=1, max_size=6)
+
+
+@pytest.mark.django_db
+@pytest.mark.timeout(3600 if FUZZING else 300)
+@settings(max_examples=1000 if FUZZING else 40)
+@given(batches=deliveries)
+def test_statuses_in_any_order_end_at_the_furthest(
+    batches, whatsapp_account, client, django_capture_on_commit_callbacks
+):
+    """Meta delivers statuses late, twice and out of order: the message ends at the furthest one it was told
+    (queued < sent < failed < delivered < read; "played" is read; "deleted"/"warning" move nothing), and a failure
+    keeps its error code only while nothing further arrived."""
+    from conversations.models import STATUS_RANK, DeliveryStatus
+    from tests.factories import ConversationFactory, MessageFactory
+
+    mapped = [whatsapp.STATUS_MAP.get(value) for batch in batches for value in batch]
+    expected = max([DeliveryStatus.SENT, *filter(None, mapped)], key=STATUS_RANK.__getitem__)
+    try:
+        with transaction.atomic():
+            conversation = ConversationFactory(tenant=whatsapp_account.tenant, channel_account=whatsapp_account)
+            sent = MessageFactory(conversation=conversation, status=DeliveryStatus.SENT, provider_message_id="wamid.s")
+            for batch in batches:
+                items = [
+                    wa.status("wamid.s", value, errors=[{"code": 131047}] if value == "failed" else None)
+                    for value in batch
+                ]
+                body = wa.encode(wa.envelope(whatsapp_account.external_id, statuses=items))
+                with django_capture_on_commit_callbacks(execute=True):
+                    response = client.post(
+                        wa.WEBHOOK_URL,
+                        data=body,
+                        content_type="application/json",
+                        headers={"X-Hub-Signature-256": wa.sign(body)},
+                    )
+                assert response.status_code == 200
+            sent.refresh_from_db()
+            assert sent.status == expected, batches
+            assert sent.error_code == ("131047" if expected == DeliveryStatus.FAILED else ""), batches
+            raise _Rollback
+    except _Rollback:
+        pass

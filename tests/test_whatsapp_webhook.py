@@ -628,6 +628,20 @@ def test_failed_after_read_is_ignored(whatsapp_account, sent_message, deliver):
     assert sent_message.error_code == ""
 
 
+def test_delivered_after_failed_clears_the_error(whatsapp_account, sent_message, deliver):
+    """Found by tests/test_webhook_fuzz.py: the message showed delivered with the failure's error code."""
+    deliver(_statuses(whatsapp_account, wa.status("wamid.sent", "failed", errors=[{"code": 131026, "title": "x"}])))
+
+    deliver(_statuses(whatsapp_account, wa.status("wamid.sent", "delivered")))
+
+    sent_message.refresh_from_db()
+    assert (sent_message.status, sent_message.error_code, sent_message.error_detail) == (
+        DeliveryStatus.DELIVERED,
+        "",
+        "",
+    )
+
+
 def test_out_of_order_statuses_in_one_batch_end_at_the_furthest(whatsapp_account, sent_message, deliver):
     deliver(_statuses(whatsapp_account, wa.status("wamid.sent", "read"), wa.status("wamid.sent", "delivered")))
 

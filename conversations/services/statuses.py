@@ -37,6 +37,8 @@ def message_status_apply(*, account: ResolvedAccount, update: StatusUpdate) -> s
     if update.status == DeliveryStatus.FAILED:
         fields["error_code"] = update.error_code[:32]
         fields["error_detail"] = update.error_detail[:500]
+    elif new_rank > STATUS_RANK[DeliveryStatus.FAILED]:  # delivered after all: the reported failure no longer holds
+        fields["error_code"] = fields["error_detail"] = ""
     base = Message.objects.filter(
         tenant_id=account.tenant_id,
         channel_account_id=account.account_id,
