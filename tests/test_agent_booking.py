@@ -166,6 +166,24 @@ def test_a_yes_whose_reply_was_lost_is_replayed_with_the_same_booking(rehearsal,
     assert pending_of(rehearsal) == {}
 
 
+def test_refused_dates_are_forgotten_and_the_flow_goes_on(rehearsal):
+    """Found while fuzzing the entities: refused dates stayed in the session, so every later answer of the flow
+    ("2", a room name …) was refused again for the same dates."""
+    rehearsal.send("quiero reservar")
+    with override("es"):
+        refusal = rehearsal.send("del 12 de diciembre de 2025 al 10 de marzo de 2026").reply
+        assert refusal == gettext("That date has already passed. Which dates would you like?")
+    session = SessionState.objects.get(conversation__guest__address=rehearsal.guest)
+    assert not {"check_in", "check_out", "nights"} & set(session.context)
+
+    turn = rehearsal.send("2")
+
+    with override("es"):
+        assert turn.reply == gettext("For which dates? For example: from 3 to 5 March.")
+    turn = rehearsal.send(SCRIPTS["es"]["dates"])
+    assert "10" in turn.reply and gettext("That date has already passed. Which dates would you like?") not in turn.reply
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_no_at_the_summary_books_nothing(lang, rehearsal):
     book_by_chat(rehearsal, lang)

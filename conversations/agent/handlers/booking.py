@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -106,17 +107,21 @@ def offer_line(offer: Offer, language: str) -> str:
     return f"• {room_name(offer.room_type, language)}: {detail} = {total} ({taxes})"
 
 
+# Dates refused once are forgotten: kept in the session, they would refuse every later turn of the flow too.
+_FORGET_STAY = {"check_in": None, "check_out": None, "nights": None}
+
+
 def _valid_stay(ctx: TurnContext, flow: str, check_in: dt.date | None, check_out: dt.date | None) -> Reply | None:
     if not check_in:
         return ask_dates(ctx, flow)
     if check_in < ctx.today:
-        return ask(ctx, flow=flow, slot="dates", text=_("That date has already passed. Which dates would you like?"))
+        text = _("That date has already passed. Which dates would you like?")
+        return replace(ask(ctx, flow=flow, slot="dates", text=text), remember=_FORGET_STAY)
     if not check_out:
         return ask_nights(ctx, flow, check_in)
     if check_out <= check_in:
-        return ask(
-            ctx, flow=flow, slot="dates", text=_("The departure must be after the arrival. Which dates would you like?")
-        )
+        text = _("The departure must be after the arrival. Which dates would you like?")
+        return replace(ask(ctx, flow=flow, slot="dates", text=text), remember=_FORGET_STAY)
     return None
 
 
