@@ -185,6 +185,22 @@ def test_refused_dates_are_forgotten_and_the_flow_goes_on(rehearsal):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_unsure_yes_at_the_summary_asks_again_and_books_nothing(lang, rehearsal):
+    """Found by tests/test_agent_fuzz.py: "𡚗%" was read as "yes" with confidence 0.21 and confirmed the booking."""
+    book_by_chat(rehearsal, lang)
+    pending = pending_of(rehearsal)
+
+    turn = rehearsal.send("𡚗%")
+
+    assert MockBooking.objects.count() == 0
+    with override(lang):
+        assert turn.reply == gettext("Sorry, I didn't get that. Please answer yes or no.")
+    assert pending_of(rehearsal) == pending  # the question is still open …
+    rehearsal.send(SCRIPTS[lang]["yes"])
+    assert MockBooking.objects.count() == 1  # … and a clear yes books
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_no_at_the_summary_books_nothing(lang, rehearsal):
     book_by_chat(rehearsal, lang)
 

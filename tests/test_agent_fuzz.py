@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from conversations.models import ConversationStatus, Direction, Message, Sender
 from conversations.simulator import Rehearsal
+from pms.models import MockBooking
 from tests.conftest import AGENT_TODAY, seeded_hotel
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the pipeline answers on commit
@@ -47,7 +48,14 @@ PHRASES = [
 ]  # fmt: skip
 
 _UNFILLED = re.compile(r"%\(|%s|\{[a-z_]*\}|\bNone\b|\bnan\b|\[\]|\{\}")
-turns = st.lists(st.sampled_from(PHRASES) | st.text(max_size=60), min_size=1, max_size=8)
+CONFIRMATIONS = {"sí", "si", "yes", "sim", "vale", "ok", "1"}
+_random_turns = st.lists(st.sampled_from(PHRASES) | st.text(max_size=60), min_size=1, max_size=8)
+# The booking flow in order, cut at a random point, then random turns: summaries, yes/no and changes of mind get
+# reached, which fully random sequences seldom do.
+BOOKING_SCRIPT = ["quiero reservar", "del 10 al 12 de marzo", "2", "Doble Estándar", "Ana García", "ana@example.com"]
+turns = _random_turns | st.builds(
+    lambda cut, rest: BOOKING_SCRIPT[:cut] + rest, st.integers(1, len(BOOKING_SCRIPT)), _random_turns
+)
 
 
 @pytest.fixture
@@ -62,7 +70,10 @@ def test_any_sequence_of_guest_turns_gets_one_reply_per_bot_turn(texts, fuzz_hot
     rehearsal = Rehearsal(tenant=fuzz_hotel, today=AGENT_TODAY)  # a new guest per example
     status = ConversationStatus.BOT
     for text in texts:
+        bookings = MockBooking.objects.for_tenant(fuzz_hotel).count()
         turn = rehearsal.send(text)
+        if MockBooking.objects.for_tenant(fuzz_hotel).count() != bookings:  # a booking only on an explicit "yes"
+            assert text.strip().lower() in CONFIRMATIONS, (texts, text)
         if status == ConversationStatus.BOT:
             assert turn.reply is not None and turn.reply.strip(), (texts, text)
             # a finished sentence: no placeholder left unfilled, no Python value printed as text

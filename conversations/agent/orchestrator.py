@@ -128,7 +128,7 @@ def _clarify(ctx: TurnContext) -> Reply:
 
 def _route(ctx: TurnContext, threshold: float) -> Reply:
     if ctx.session.pending:
-        answered = resolve_pending(ctx, ctx.nlu.intent)
+        answered = resolve_pending(ctx, ctx.nlu.intent, threshold=threshold)
         if answered is not None:
             return answered
     if (

@@ -14,9 +14,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from conversations.agent.handlers import booking, manage, stay
+from conversations.agent.handlers.common import yes_no_options
 from conversations.agent.types import Reply, TurnContext
 
 AFFIRM, DENY = "affirm", "deny"
+# A yes or no the NLU is not confident of (below the hotel's threshold): never enough to book, cancel or change.
+UNSURE_YES_NO = "unsure_yes_no"
 FLOW_DETAILS = frozenset(
     {
         "check_in",
@@ -123,6 +126,13 @@ def _yes_no(action: Callable[[TurnContext, dict[str, Any]], Reply], declined: st
             return action(ctx, pending)
         if intent == DENY:
             return Reply(text=declined, language=ctx.language)
+        if intent == UNSURE_YES_NO:  # ask again, the question still open
+            return Reply(
+                text=_("Sorry, I didn't get that. Please answer yes or no."),
+                language=ctx.language,
+                options=yes_no_options(),
+                pending=dict(pending),
+            )
         return None
 
     return handler
@@ -164,7 +174,9 @@ PENDING_HANDLERS: dict[str, PendingHandler] = {
 }
 
 
-def resolve_pending(ctx: TurnContext, intent: str) -> Reply | None:
+def resolve_pending(ctx: TurnContext, intent: str, *, threshold: float) -> Reply | None:
+    if intent in (AFFIRM, DENY) and ctx.nlu.confidence < threshold:
+        intent = UNSURE_YES_NO  # "%" or an emoji the model leans towards "yes" on must not confirm a booking
     pending = ctx.session.pending or {}
     handler = PENDING_HANDLERS.get(pending.get("action", ""))
     return handler(ctx, pending, intent) if handler else None
