@@ -370,3 +370,13 @@ def test_stay_requests_answered_from_policy_and_yes_escalates(text, intent, reas
 
     assert yes.conversation_status == ConversationStatus.PENDING_HUMAN
     assert conversation_of(rehearsal).escalation_reason == reason
+
+
+@pytest.mark.parametrize("text", ["\x8e", "·", "\u200b", "%", "..."])
+def test_text_without_letters_or_digits_is_not_understood_as_anything(text):
+    """Found by tests/test_agent_fuzz.py: a lone "\\x8e" was "yes" with confidence 0.69 (the classifier's prior for an
+    empty feature vector) and confirmed a booking."""
+    from conversations.agent.nlu.local import LocalEngine
+
+    result = LocalEngine().parse(text, tenant=None, context={"language": "es", "today": MAR_10})
+    assert (result.intent, result.confidence) == ("out_of_scope", 0.0)

@@ -77,7 +77,9 @@ class LocalEngine:
         normalized = normalize(text)
         default_language = getattr(tenant, "default_language", None) or "es"
         current = context.get("language")
-        if not normalized:
+        if not any(char.isalnum() for char in normalized):
+            # Nothing the model can read (punctuation, control or invisible characters): the classifier would still
+            # pick its prior class, "yes" with 0.69 for a lone "\x8e", which must never confirm anything.
             return NLUResult(intent="out_of_scope", confidence=0.0, language=current or default_language)
         models = load_models()
         features = models.features([normalized])
