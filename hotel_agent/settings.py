@@ -324,6 +324,8 @@ OUTBOUND_SEND_LEASE_SECONDS = env_int("OUTBOUND_SEND_LEASE_SECONDS", 120)
 NLU_MODEL_DIR = env_str("NLU_MODEL_DIR", str(BASE_DIR / "var" / "nlu"))
 # Below this confidence the agent asks a clarification question instead of acting (per-tenant override).
 NLU_CONFIDENCE_THRESHOLD = env_float("NLU_CONFIDENCE_THRESHOLD", 0.45)
+# A "yes" that books, cancels or changes a stay needs at least this confidence; below it the agent asks again.
+NLU_CONFIRMATION_THRESHOLD = env_float("NLU_CONFIRMATION_THRESHOLD", 0.8)
 
 # Optional LLM engine (off by default; per tenant through the ``nlp.llm.enabled`` flag): any OpenAI-compatible
 # chat-completions endpoint. Errors and timeouts fall back to the local engine.

@@ -184,13 +184,15 @@ def test_refused_dates_are_forgotten_and_the_flow_goes_on(rehearsal):
     assert "10" in turn.reply and gettext("That date has already passed. Which dates would you like?") not in turn.reply
 
 
+@pytest.mark.parametrize("unsure", ["𡚗%", "ȸ"], ids=["below-the-hotel-threshold", "below-the-confirmation-threshold"])
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_an_unsure_yes_at_the_summary_asks_again_and_books_nothing(lang, rehearsal):
-    """Found by tests/test_agent_fuzz.py: "𡚗%" was read as "yes" with confidence 0.21 and confirmed the booking."""
+def test_an_unsure_yes_at_the_summary_asks_again_and_books_nothing(lang, unsure, rehearsal):
+    """Found by tests/test_agent_fuzz.py: "𡚗%" was read as "yes" with confidence 0.21, and "ȸ" with 0.69, and each
+    confirmed the booking."""
     book_by_chat(rehearsal, lang)
     pending = pending_of(rehearsal)
 
-    turn = rehearsal.send("𡚗%")
+    turn = rehearsal.send(unsure)
 
     assert MockBooking.objects.count() == 0
     with override(lang):

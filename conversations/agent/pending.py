@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from conversations.agent.handlers import booking, manage, stay
@@ -122,6 +123,8 @@ def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | 
 
 def _yes_no(action: Callable[[TurnContext, dict[str, Any]], Reply], declined: str):
     def handler(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | None:
+        if intent == AFFIRM and ctx.nlu.confidence < settings.NLU_CONFIRMATION_THRESHOLD:
+            intent = UNSURE_YES_NO  # what books, cancels or changes takes a clear yes (a tap on "Yes" is 1.0)
         if intent == AFFIRM:
             return action(ctx, pending)
         if intent == DENY:
