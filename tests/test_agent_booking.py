@@ -302,6 +302,28 @@ def test_date_change_is_repriced_and_confirmed(rehearsal, hotel):
     assert booking.reference in quote.reply
 
 
+@pytest.mark.parametrize(
+    ("change", "new_in", "new_out"),
+    [
+        ("cámbiala al 20 de marzo", dt.date(2026, 3, 20), dt.date(2026, 3, 22)),  # the stay keeps its 2 nights
+        ("quiero cambiar mi reserva al 20 de marzo por 3 noches", dt.date(2026, 3, 20), dt.date(2026, 3, 23)),
+    ],
+)
+def test_a_change_to_a_new_arrival_only_keeps_the_length_of_the_stay(change, new_in, new_out, rehearsal, hotel):
+    """Found by tests/test_agent_fuzz.py: the booking's old check-out, remembered in the session, was paired with
+    the new arrival and the change was refused as invalid dates."""
+    book_by_chat(rehearsal, "es")
+    rehearsal.send("sí")
+    booking = MockBooking.objects.get(tenant=hotel)
+
+    rehearsal.send(change)
+    assert pending_of(rehearsal)["action"] == "confirm_modify"
+    rehearsal.send("sí")
+
+    booking.refresh_from_db()
+    assert (booking.check_in, booking.check_out) == (new_in, new_out)
+
+
 def test_sold_out_at_confirmation_offers_alternatives_and_does_not_book(rehearsal, hotel):
     book_by_chat(rehearsal, "es")
     pms = pms_for_tenant(hotel)

@@ -53,8 +53,14 @@ _random_turns = st.lists(st.sampled_from(PHRASES) | st.text(max_size=60), min_si
 # The booking flow in order, cut at a random point, then random turns: summaries, yes/no and changes of mind get
 # reached, which fully random sequences seldom do.
 BOOKING_SCRIPT = ["quiero reservar", "del 10 al 12 de marzo", "2", "Doble Estándar", "Ana García", "ana@example.com"]
+# … and on to a cancellation or a change of the booking just made (the session remembers its reference).
+AFTER_BOOKING = [["sí", "quiero cancelar mi reserva"], ["sí", "quiero cambiar las fechas de mi reserva al 20 de marzo"]]
+_scripts = st.sampled_from([BOOKING_SCRIPT, *(BOOKING_SCRIPT + after for after in AFTER_BOOKING)])
 turns = _random_turns | st.builds(
-    lambda cut, rest: BOOKING_SCRIPT[:cut] + rest, st.integers(1, len(BOOKING_SCRIPT)), _random_turns
+    lambda script, cut, rest: script[: max(1, round(cut * len(script)))] + rest,
+    _scripts,
+    st.floats(min_value=0, max_value=1),
+    _random_turns,
 )
 
 
@@ -70,9 +76,9 @@ def test_any_sequence_of_guest_turns_gets_one_reply_per_bot_turn(texts, fuzz_hot
     rehearsal = Rehearsal(tenant=fuzz_hotel, today=AGENT_TODAY)  # a new guest per example
     status = ConversationStatus.BOT
     for text in texts:
-        bookings = MockBooking.objects.for_tenant(fuzz_hotel).count()
+        before = _bookings(fuzz_hotel)
         turn = rehearsal.send(text)
-        if MockBooking.objects.for_tenant(fuzz_hotel).count() != bookings:  # a booking only on an explicit "yes"
+        if _bookings(fuzz_hotel) != before:  # booked, cancelled or changed only on an explicit "yes"
             assert text.strip().lower() in CONFIRMATIONS, (texts, text)
         if status == ConversationStatus.BOT:
             assert turn.reply is not None and turn.reply.strip(), (texts, text)
@@ -95,3 +101,8 @@ def test_a_rehearsal_turn_with_a_nul_is_recorded_without_it(fuzz_hotel):
     assert turn.reply
     message = Message.objects.get(conversation__guest__address=rehearsal.guest, direction=Direction.INBOUND)
     assert (message.text, message.conversation.guest.display_name) == ("hola", "Ana")
+
+
+def _bookings(hotel) -> list[tuple]:
+    rows = MockBooking.objects.for_tenant(hotel).order_by("pk")
+    return list(rows.values_list("pk", "status", "check_in", "check_out", "room_type_id"))

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from conversations.agent import pms_access
-from conversations.agent.handlers.booking import ask, degraded, room_name, stay_from, stay_text
+from conversations.agent.handlers.booking import ask, degraded, room_name, stay_text
 from conversations.agent.handlers.common import fmt_money, yes_no_options
 from conversations.agent.types import Reply, TurnContext
 from conversations.locks import LockNotAcquired, distributed_lock
@@ -95,9 +95,14 @@ def handle_modify_reservation(ctx: TurnContext) -> Reply:
     if found.status == "cancelled":
         return Reply(text=_("Booking %(ref)s is cancelled, so it can't be changed.") % {"ref": found.reference},
                      language=ctx.language)  # fmt: skip
-    new_in, new_out = stay_from(ctx) if ctx.nlu.entities.get("check_in") else (None, None)
+    # Only what this message says: the session still holds the booking's own dates, and its old check-out with a
+    # new check-in ("cámbiala al 20 de marzo") would be refused as a departure before the arrival.
+    said = ctx.nlu.entities
+    new_in, new_out, nights = said.get("check_in"), said.get("check_out"), said.get("nights")
     if new_in and not new_out:
-        new_out = new_in + (found.check_out - found.check_in)
+        # the new arrival keeps the stay's length unless the guest gave one
+        given = isinstance(nights, int) and nights > 0
+        new_out = new_in + (dt.timedelta(days=nights) if given else found.check_out - found.check_in)
     if not new_in:
         return ask(
             ctx,
