@@ -19,7 +19,8 @@ from conversations.agent.handlers.common import yes_no_options
 from conversations.agent.types import Reply, TurnContext
 
 AFFIRM, DENY = "affirm", "deny"
-# A yes or no the NLU is not confident of (below the hotel's threshold): never enough to book, cancel or change.
+# A yes or no the NLU is not confident of (below the hotel's threshold; for a "yes" that books, cancels or changes a
+# stay, below NLU_CONFIRMATION_THRESHOLD): the question is asked again.
 UNSURE_YES_NO = "unsure_yes_no"
 FLOW_DETAILS = frozenset(
     {
