@@ -119,6 +119,10 @@ def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | 
         return _remembering(HANDLERS[flow](ctx), details)
     if intent in (AFFIRM, DENY) and intent == DENY:
         return Reply(text=_("No problem. Is there anything else I can do for you?"), language=ctx.language)
+    if intent == "out_of_scope" and ctx.nlu.confidence == 0.0 and flow in HANDLERS:
+        # Nothing readable ("y", "2" when asked for dates, "..."): the request asks again for what it is missing
+        # rather than leave the question for a "did you mean…?".
+        return HANDLERS[flow](ctx)
     return None
 
 

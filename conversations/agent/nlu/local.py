@@ -41,6 +41,11 @@ _MARKERS = {
     "en": re.compile(r"\b(hi|hello|hey|thanks|thank you|thx|yes|yeah|bye|good morning|good evening|please|pls)\b"),
 }
 SHORT_MESSAGE_WORDS = 3
+# One or two letters or digits ("y", "e", "k", "2") carry no request: the training set has such short texts only for
+# these social answers ("ok", "no", "ya", "ty"), so any other intent read from them is the n-grams' guess ("y" was a
+# complaint with 0.59 and handed the guest to staff). Slot answers ("2" adults) are read from the text, not the intent.
+TINY_MESSAGE_ALNUM = 2
+TINY_MESSAGE_INTENTS = frozenset({"greeting", "goodbye", "thanks", "affirm", "deny"})
 
 
 def marker_language(text: str) -> str | None:
@@ -96,6 +101,8 @@ class LocalEngine:
         classes = models.intent_clf.classes_
         intent = str(classes[order[0]])
         confidence = float(probabilities[order[0]])
+        if sum(char.isalnum() for char in normalized) <= TINY_MESSAGE_ALNUM and intent not in TINY_MESSAGE_INTENTS:
+            intent, confidence = "out_of_scope", 0.0
         alternatives = tuple((str(classes[i]), round(float(probabilities[i]), 4)) for i in order[1:4])
         today = context.get("today") or tenant_today(tenant)
         entities = extract_entities(
