@@ -418,7 +418,27 @@ def test_one_or_two_characters_carry_no_request(text):
     assert (result.intent, result.confidence) == ("out_of_scope", 0.0)
 
 
-@pytest.mark.parametrize(("text", "intent"), [("ok", "affirm"), ("no", "deny"), ("ya", "affirm"), ("hi", "greeting")])
+@pytest.mark.parametrize("text", ["con", "Con una", "com um", "para el", "desde", "and", "to the"])
+def test_function_words_alone_carry_no_request(text):
+    """Found while probing short texts after the fix above: "con" (a message cut short by Enter) was a hand-over
+    request with confidence 0.98, learnt from "hablar con una persona"; "para el" an availability question (0.74)."""
+    from conversations.agent.nlu.local import LocalEngine
+
+    result = LocalEngine().parse(text, tenant=None, context={"language": "es", "today": MAR_10})
+    assert (result.intent, result.confidence) == ("out_of_scope", 0.0)
+
+
+def test_a_cut_short_message_does_not_hand_the_guest_to_staff(rehearsal):
+    turn = rehearsal.send("con")
+
+    assert turn.conversation_status == ConversationStatus.BOT
+    assert turn.reply
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("ok", "affirm"), ("no", "deny"), ("ya", "affirm"), ("hi", "greeting"), ("De una", "affirm"), ("que no", "deny")],
+)
 def test_short_social_answers_are_still_understood(text, intent):
     from conversations.agent.nlu.local import LocalEngine
 

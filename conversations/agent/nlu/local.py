@@ -46,6 +46,25 @@ SHORT_MESSAGE_WORDS = 3
 # complaint with 0.59 and handed the guest to staff). Slot answers ("2" adults) are read from the text, not the intent.
 TINY_MESSAGE_ALNUM = 2
 TINY_MESSAGE_INTENTS = frozenset({"greeting", "goodbye", "thanks", "affirm", "deny"})
+# Nor do function words alone, as in a message cut short by Enter: "con" was a hand-over request with 0.98 (from
+# "hablar con una persona"), "com um" 0.83, "para el" an availability question with 0.74. Folded (no accents).
+_FUNCTION_WORDS_BY_LANGUAGE = {
+    "es": "a al con de del desde el en entre hasta la las lo los para por pero sin sobre un una unos unas y o e u que "
+    "mi mis tu tus su sus me te se le les nos",
+    "en": "a an and or but the to of in on at for from with by my your is are",
+    "pt": "a o os as e de com do da dos das um uma uns umas no na nas em pelo pela pelos pelas para por ou mas "
+    "meu minha",
+}
+FUNCTION_WORDS = frozenset(word for words in _FUNCTION_WORDS_BY_LANGUAGE.values() for word in words.split())
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def carries_no_request(normalized: str) -> bool:
+    """One or two letters or digits, or nothing but function words: no intent beyond a social answer can be read."""
+    if sum(char.isalnum() for char in normalized) <= TINY_MESSAGE_ALNUM:
+        return True
+    words = _WORDS.findall(normalized)
+    return bool(words) and all(word in FUNCTION_WORDS for word in words)
 
 
 def marker_language(text: str) -> str | None:
@@ -101,7 +120,7 @@ class LocalEngine:
         classes = models.intent_clf.classes_
         intent = str(classes[order[0]])
         confidence = float(probabilities[order[0]])
-        if sum(char.isalnum() for char in normalized) <= TINY_MESSAGE_ALNUM and intent not in TINY_MESSAGE_INTENTS:
+        if intent not in TINY_MESSAGE_INTENTS and carries_no_request(normalized):
             intent, confidence = "out_of_scope", 0.0
         alternatives = tuple((str(classes[i]), round(float(probabilities[i]), 4)) for i in order[1:4])
         today = context.get("today") or tenant_today(tenant)
