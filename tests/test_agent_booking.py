@@ -106,7 +106,10 @@ def test_availability_lists_pms_offers_with_their_totals(lang, rehearsal, hotel)
     assert turn.language == lang
     with override(lang):
         assert offer_line(offer, lang) in turn.reply.splitlines()
-    assert SessionState.objects.get(conversation__guest__address=rehearsal.guest).pending == {"action": "offer_booking"}
+    pending = SessionState.objects.get(conversation__guest__address=rehearsal.guest).pending
+    assert pending["action"] == "offer_booking"
+    offers = pms_for_tenant(hotel).availability(MAR_10, MAR_12, 2)
+    assert pending["listed"] == [o.room_type.code for o in offers[:5]]  # what "la primera" or "the cheapest" picks from
 
 
 # --- new booking ---------------------------------------------------------------------------------------------------
@@ -340,7 +343,9 @@ def test_sold_out_at_confirmation_offers_alternatives_and_does_not_book(rehearsa
     with override("es"):
         assert turn.reply.startswith(gettext("I'm sorry, that room has just sold out for those dates."))
     assert turn.options  # alternatives to tap
-    assert pending_of(rehearsal) == {"action": "collect", "for": "make_reservation", "slot": "room_type"}
+    pending = pending_of(rehearsal)
+    assert (pending["action"], pending["for"], pending["slot"]) == ("collect", "make_reservation", "room_type")
+    assert "DBL" not in pending["listed"]  # "la primera" now picks among the rooms still available
 
 
 # --- degraded mode -------------------------------------------------------------------------------------------------
@@ -452,3 +457,111 @@ def test_a_lone_letter_during_a_booking_does_not_hand_the_guest_to_staff(rehears
     assert turn.conversation_status == ConversationStatus.BOT
     assert conversation_of(rehearsal).escalation_reason == ""
     assert turn.reply == asked  # the question is asked again, not dropped for a "did you mean…?"
+
+
+# --- answers that pick from what was listed, and answers that are no answer ---------------------------------------
+def summary_room(rehearsal: Rehearsal, lang: str) -> str:
+    """Give the name and the contact; the room type code the summary is about to book."""
+    rehearsal.send(SCRIPTS[lang]["name"])
+    rehearsal.send(SCRIPTS[lang]["contact"])
+    pending = pending_of(rehearsal)
+    assert pending["action"] == "confirm_booking"
+    return pending["room_type"]
+
+
+def listed_rooms(hotel) -> list:
+    return pms_for_tenant(hotel).availability(MAR_10, MAR_12, 2)[:5]
+
+
+@pytest.mark.parametrize(
+    ("lang", "answer", "pick"),
+    [
+        ("es", "la segunda", lambda offers: offers[1]),
+        ("es", "2", lambda offers: offers[1]),
+        ("es", "la más barata", lambda offers: min(offers, key=lambda o: o.total_price)),
+        ("es", "me da igual", lambda offers: min(offers, key=lambda o: o.total_price)),
+        ("en", "the last one", lambda offers: offers[-1]),
+        ("en", "the third one please", lambda offers: offers[2]),
+        ("pt", "a mais cara", lambda offers: max(offers, key=lambda o: o.total_price)),
+        ("pt", "a primeira", lambda offers: offers[0]),
+    ],
+)
+def test_a_room_is_picked_from_the_list_by_position_or_price(lang, answer, pick, rehearsal, hotel):
+    """Found by talking to the demo: "vale" or "la más barata" when asked which room was taken for a room's name
+    ("That room type is not available …")."""
+    script = SCRIPTS[lang]
+    for key in ("book", "dates", "people"):
+        asked = rehearsal.send(script[key])
+    assert pending_of(rehearsal)["slot"] == "room_type", asked.reply
+
+    rehearsal.send(answer)
+
+    assert summary_room(rehearsal, lang) == pick(listed_rooms(hotel)).room_type.code
+
+
+@pytest.mark.parametrize(("lang", "answer"), [("es", "sí, la segunda"), ("en", "yes, the second one")])
+def test_a_yes_to_the_availability_answer_can_pick_a_room(lang, answer, rehearsal, hotel):
+    rehearsal.send(SCRIPTS[lang]["availability"])
+
+    asked = rehearsal.send(answer)
+
+    with override(lang):
+        assert asked.reply == gettext("Under which name should I make the booking?")
+    assert summary_room(rehearsal, lang) == listed_rooms(hotel)[1].room_type.code
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_yes_when_asked_which_room_asks_again(lang, rehearsal):
+    script = SCRIPTS[lang]
+    for key in ("book", "dates"):
+        rehearsal.send(script[key])
+    question = rehearsal.send(script["people"])
+
+    again = rehearsal.send(script["yes"])
+
+    assert again.reply == question.reply  # not "That room type is not available …"
+    assert pending_of(rehearsal)["slot"] == "room_type"
+
+
+@pytest.mark.parametrize("answer", ["sí", "vale", "ok perfecto", "muchas gracias", "hola"])
+def test_a_yes_or_thanks_is_not_taken_for_a_name(answer, rehearsal):
+    """Found by talking to the demo: "si" to "¿A nombre de quién hago la reserva?" booked under the name "Si"."""
+    asked = rehearsal.send("quiero reservar una doble estándar del 10 al 12 de marzo para 2 adultos")
+    assert pending_of(rehearsal)["slot"] == "guest_name"
+
+    again = rehearsal.send(answer)
+
+    assert again.reply == asked.reply
+    assert pending_of(rehearsal)["slot"] == "guest_name"
+    rehearsal.send("Gracia López")  # a name the classifier reads as thanks, with a word no greeting has
+    assert pending_of(rehearsal)["slot"] == "contact"
+    rehearsal.send("gracia@example.com")
+    assert pending_of(rehearsal)["guest_name"] == "Gracia López"
+
+
+def test_the_only_room_left_is_not_asked_for(rehearsal, hotel):
+    offers = pms_for_tenant(hotel).availability(MAR_10, MAR_12, 3)
+    assert len(offers) == 1, "the demo hotel has one room type for 3 adults"
+
+    asked = rehearsal.send("quiero reservar del 10 al 12 de marzo para 3 adultos")
+
+    with override("es"):
+        assert asked.reply == gettext("Under which name should I make the booking?")
+    assert summary_room(rehearsal, "es") == offers[0].room_type.code
+
+
+def test_a_room_tapped_under_the_availability_answer_is_kept_until_the_summary(rehearsal, hotel):
+    """The tapped room was only in that turn's entities: the next question's answer forgot it and asked for a room."""
+    rehearsal.send(SCRIPTS["es"]["availability"])
+    conversation = conversation_of(rehearsal)
+    tap = Message.objects.create(
+        tenant=hotel, conversation=conversation, channel_account=conversation.channel_account,
+        direction=Direction.INBOUND, sender="guest", kind="interactive", text="Suite Junior",
+        attachment={"id": "room:SUITE-JR", "title": "Suite Junior"},
+    )  # fmt: skip
+
+    reply, _nlu = orchestrate(tenant=hotel, conversation=conversation, message=tap)
+
+    with override("es"):
+        assert reply.text == gettext("Under which name should I make the booking?")
+    assert summary_room(rehearsal, "es") == "SUITE-JR"

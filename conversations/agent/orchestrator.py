@@ -22,6 +22,7 @@ from conversations.agent import knowledge
 from conversations.agent.handlers import booking, escalation, info, manage, smalltalk, stay
 from conversations.agent.handlers.common import intent_option
 from conversations.agent.nlu import NLUResult, engine_for
+from conversations.agent.nlu.base import SOCIAL_INTENTS
 from conversations.agent.nlu.local import tenant_today
 from conversations.agent.nlu.text import fold
 from conversations.agent.pending import resolve_pending
@@ -60,7 +61,7 @@ HANDLERS: dict[str, Handler] = {
     "human_handoff": escalation.handle_human_handoff,
 }
 # Short social turns are answered even when the classifier is unsure: asking "did you mean…" to "ok" is silly.
-NO_CLARIFICATION = frozenset({"greeting", "goodbye", "thanks", "affirm", "deny"})
+NO_CLARIFICATION = SOCIAL_INTENTS
 URGENT = re.compile(
     r"\b(urgen\w*|emergenc\w*|emergência|socorro|auxilio|help|ayuda urgente|fuego|fire|incendi\w*|"
     r"humo|smoke|fumaça|inunda\w*|flood\w*|ambulan\w*|medico|doctor|hospital|robo|robbery|theft|roubo|"

@@ -16,6 +16,9 @@ from django.utils.translation import gettext as _
 
 from conversations.agent.handlers import booking, manage, stay
 from conversations.agent.handlers.common import yes_no_options
+from conversations.agent.nlu.base import SOCIAL_INTENTS
+from conversations.agent.nlu.text import normalize
+from conversations.agent.nlu.training import social_words
 from conversations.agent.types import Reply, TurnContext
 
 AFFIRM, DENY = "affirm", "deny"
@@ -44,6 +47,23 @@ _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+){0,4}$", re.UNICODE)
 # After an availability answer, a message that only changes the stay or the party asks the same question again.
 _STAY_KEYS = ("check_in", "check_out", "nights", "adults", "children")
 _FOLLOW_UP_INTENTS = frozenset({"check_availability", "room_info", "out_of_scope"})
+# Picking from the rooms just listed, by position or price ("la primera", "the second one", "a mais barata"). Folded
+# text. "cuarto"/"quarto" are rooms, not ordinals, so only the feminine fourth counts.
+_ORDINALS = {
+    1: ("1st", "primer", "primera", "primero", "primeira", "primeiro", "first"),
+    2: ("2nd", "segunda", "segundo", "second"),
+    3: ("3rd", "tercera", "tercer", "tercero", "terceira", "terceiro", "third"),
+    4: ("4th", "cuarta", "quarta", "fourth"),
+    5: ("5th", "quinta", "quinto", "fifth"),
+    -1: ("ultima", "ultimo", "last"),
+}
+_ORDINAL_WORDS = {word: position for position, words in _ORDINALS.items() for word in words}
+_CHEAPEST = re.compile(
+    r"\b(mas barat[oa]s?|mais barat[oa]s?|cheapest|least expensive|mas economic[oa]|mais economic[oa]|"
+    r"menor precio|menor preco|cualquiera|me da igual|da igual|whichever|qualquer um|qualquer uma|tanto faz)\b"
+)
+_PRICIEST = re.compile(r"\b(mas car[oa]|mais car[oa]|most expensive|dearest)\b")
+_LISTED_CHOICE_WORDS = 6  # longer messages say more than which of the list
 _NUMBER_WORDS = {
     "uno": 1, "una": 1, "one": 1, "um": 1, "uma": 1, "dos": 2, "two": 2, "dois": 2, "duas": 2, "tres": 3,
     "three": 3, "três": 3, "cuatro": 4, "four": 4, "quatro": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6,
@@ -58,7 +78,46 @@ def _bare_number(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _slot_values(ctx: TurnContext, slot: str) -> dict[str, Any]:
+def only_social(ctx: TurnContext, intent: str) -> bool:
+    """A greeting, thanks, yes or no and nothing else ("sí", "vale", "ok perfecto", "muchas gracias"): not a name nor a
+    room, even where any short text would do. Both the classifier and the words must say so: "Gracia López" is read
+    as thanks, but "lopez" is no social word."""
+    if intent not in SOCIAL_INTENTS:
+        return False
+    words = re.findall(r"[^\W_]+", normalize(ctx.text))
+    return bool(words) and all(word in social_words() for word in words)
+
+
+def listed_choice(ctx: TurnContext, pending: dict[str, Any], *, numbers: bool = False) -> str | None:
+    """The code of the room the guest picked from the list the pending question showed (``listed``, in order, and
+    ``cheapest`` / ``priciest``), by position ("la segunda", "the last one"; a bare "2" only with ``numbers``, where
+    the question asked which room) or by price ("la más barata", "me da igual"); ``None`` when the message does not
+    pick one, or says dates or people instead."""
+    listed = [code for code in pending.get("listed") or [] if isinstance(code, str)]
+    entities = ctx.nlu.entities
+    if not listed or any(key in entities for key in ("check_in", "check_out", "nights", "adults", "children")):
+        return None
+    text = normalize(ctx.text)
+    words = re.findall(r"[^\W_]+", text)
+    if not words or len(words) > _LISTED_CHOICE_WORDS:
+        return None
+    if _PRICIEST.search(text):
+        return pending.get("priciest") if pending.get("priciest") in listed else None
+    if _CHEAPEST.search(text):
+        return pending.get("cheapest") if pending.get("cheapest") in listed else None
+    positions = {_ORDINAL_WORDS[word] for word in words if word in _ORDINAL_WORDS}
+    number = _bare_number(ctx.text) if numbers else None
+    if number is not None and len(words) <= 3:
+        positions.add(number)
+    if len(positions) != 1:
+        return None
+    (position,) = positions
+    if position == -1:
+        return listed[-1]
+    return listed[position - 1] if 1 <= position <= len(listed) else None
+
+
+def _slot_values(ctx: TurnContext, slot: str, pending: dict[str, Any], intent: str) -> dict[str, Any]:
     """What this message says for ``slot`` (empty when it says nothing for it)."""
     entities, text = ctx.nlu.entities, ctx.text.strip()
     choice = ctx.message.choice_id
@@ -79,10 +138,17 @@ def _slot_values(ctx: TurnContext, slot: str) -> dict[str, Any]:
             return {"room_type": choice.removeprefix("room:")}
         if "room_type" in entities:
             return {"room_type": entities["room_type"]}
+        picked = listed_choice(ctx, pending, numbers=True)
+        if picked:
+            return {"room_type": picked}
+        if only_social(ctx, intent):
+            return {}
         return {"room_type": text} if 0 < len(text) <= 40 else {}
     if slot == "guest_name":
         if "guest_name" in entities:
             return {"guest_name": entities["guest_name"]}
+        if only_social(ctx, intent):
+            return {}
         return {"guest_name": text.title()} if _NAME.match(text) and len(text) <= 60 else {}
     if slot == "contact":
         return {k: entities[k] for k in ("email", "phone") if k in entities}
@@ -109,7 +175,7 @@ def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | 
     from conversations.agent.orchestrator import HANDLERS
 
     flow, slot = pending.get("for", ""), pending.get("slot", "")
-    values = _slot_values(ctx, slot)
+    values = _slot_values(ctx, slot, pending, intent)
     if values and flow in HANDLERS:
         return _remembering(HANDLERS[flow](_with_entities(ctx, values)), values)
     # Not the detail asked for, but another detail of the same request ("me llamo Ana" when asked for an e-mail,
@@ -117,11 +183,14 @@ def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | 
     details = {k: v for k, v in ctx.nlu.entities.items() if k in FLOW_DETAILS and v not in (None, "")}
     if details and flow in HANDLERS and intent not in ESCAPE_INTENTS:
         return _remembering(HANDLERS[flow](ctx), details)
-    if intent in (AFFIRM, DENY) and intent == DENY:
+    if intent == DENY:
         return Reply(text=_("No problem. Is there anything else I can do for you?"), language=ctx.language)
-    if intent == "out_of_scope" and ctx.nlu.confidence == 0.0 and flow in HANDLERS:
-        # Nothing readable ("y", "2" when asked for dates, "..."): the request asks again for what it is missing
-        # rather than leave the question for a "did you mean…?".
+    if flow in HANDLERS and (
+        (intent == "out_of_scope" and ctx.nlu.confidence == 0.0) or (intent in (AFFIRM, "greeting", "thanks"))
+    ):
+        # Nothing readable ("y", "2" when asked for dates, "..."), or a "sí" / "ok" / "gracias" that gives nothing
+        # asked for: the request asks again for what it is missing rather than leave the question for a "did you
+        # mean…?" or a greeting that forgets the booking.
         return HANDLERS[flow](ctx)
     return None
 
@@ -147,11 +216,13 @@ def _yes_no(action: Callable[[TurnContext, dict[str, Any]], Reply], declined: st
 
 
 def _offer_booking(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | None:
-    room = (
-        _slot_values(ctx, "room_type") if ctx.message.kind == "interactive" or "room_type" in ctx.nlu.entities else {}
-    )
+    if ctx.message.kind == "interactive" or "room_type" in ctx.nlu.entities:
+        room = _slot_values(ctx, "room_type", pending, intent)
+    else:
+        picked = listed_choice(ctx, pending)  # "sí, la primera", "the cheapest"
+        room = {"room_type": picked} if picked else {}
     if room or intent in (AFFIRM, "make_reservation"):
-        return booking.handle_make_reservation(_with_entities(ctx, room))
+        return _remembering(booking.handle_make_reservation(_with_entities(ctx, room)), room)
     if intent == DENY:
         return Reply(text=_("No problem. Is there anything else I can do for you?"), language=ctx.language)
     if intent in _FOLLOW_UP_INTENTS and any(key in ctx.nlu.entities for key in _STAY_KEYS):

@@ -126,6 +126,18 @@ def _valid_stay(ctx: TurnContext, flow: str, check_in: dt.date | None, check_out
 
 
 # --- availability ----------------------------------------------------------------------------------------------
+def listed_offers(offers: list[Offer]) -> dict[str, Any]:
+    """What a pending question keeps of the offers it shows, so that "la primera" or "the cheapest" picks one."""
+    if not offers:
+        return {}
+    by_price = sorted(offers, key=lambda o: o.total_price)
+    return {
+        "listed": [o.room_type.code for o in offers],
+        "cheapest": by_price[0].room_type.code,
+        "priciest": by_price[-1].room_type.code,
+    }
+
+
 def handle_check_availability(ctx: TurnContext) -> Reply:
     check_in, check_out = stay_from(ctx)
     problem = _valid_stay(ctx, "check_availability", check_in, check_out)
@@ -171,7 +183,7 @@ def handle_check_availability(ctx: TurnContext) -> Reply:
         text="\n".join(lines),
         language=ctx.language,
         options=options,
-        pending={"action": "offer_booking"},
+        pending={"action": "offer_booking", **listed_offers(offers[:MAX_OFFERS])},
         remember={"check_in": check_in, "check_out": check_out, "adults": adults, "children": children},
     )
 
@@ -270,6 +282,8 @@ def handle_make_reservation(ctx: TurnContext) -> Reply:
         )
     chosen = _room_for([o.room_type for o in offers], ctx.slot("room_type"))
     offer = next((o for o in offers if chosen and o.room_type.code == chosen.code), None)
+    if offer is None and len(offers) == 1 and not ctx.slot("room_type"):
+        offer = offers[0]  # nothing to choose from; the summary names the room before anything is booked
     if offer is None:
         if ctx.slot("room_type"):
             lead = _("That room type is not available %(stay)s, but these are:") % {"stay": stay}
@@ -283,7 +297,7 @@ def handle_make_reservation(ctx: TurnContext) -> Reply:
             text="\n".join(lines),
             language=ctx.language,
             options=options,
-            pending={"action": "collect", "for": flow, "slot": "room_type"},
+            pending={"action": "collect", "for": flow, "slot": "room_type", **listed_offers(offers[:MAX_OFFERS])},
             remember={"room_type": None},
         )
     name = ctx.slot("guest_name") or ""
@@ -424,6 +438,11 @@ def _sold_out(ctx: TurnContext, pending: dict[str, Any], check_in: dt.date, chec
         text="\n".join(lines),
         language=ctx.language,
         options=options,
-        pending={"action": "collect", "for": "make_reservation", "slot": "room_type"},
+        pending={
+            "action": "collect",
+            "for": "make_reservation",
+            "slot": "room_type",
+            **listed_offers(offers[:MAX_OFFERS]),
+        },
         remember={"room_type": None},
     )

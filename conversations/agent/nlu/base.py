@@ -27,6 +27,8 @@ INTENTS: tuple[str, ...] = (
     "out_of_scope",
 )
 LANGUAGES: tuple[str, ...] = ("es", "en", "pt")
+# Short social answers: greetings, goodbyes, thanks, yes and no.
+SOCIAL_INTENTS = frozenset({"greeting", "goodbye", "thanks", "affirm", "deny"})
 
 
 @dataclass(frozen=True)

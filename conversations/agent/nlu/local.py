@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from conversations.agent.nlu.base import LANGUAGES, NLUResult
+from conversations.agent.nlu.base import LANGUAGES, SOCIAL_INTENTS, NLUResult
 from conversations.agent.nlu.text import lowered, normalize
 from conversations.agent.nlu.training import load_models
 
@@ -45,7 +45,7 @@ SHORT_MESSAGE_WORDS = 3
 # these social answers ("ok", "no", "ya", "ty"), so any other intent read from them is the n-grams' guess ("y" was a
 # complaint with 0.59 and handed the guest to staff). Slot answers ("2" adults) are read from the text, not the intent.
 TINY_MESSAGE_ALNUM = 2
-TINY_MESSAGE_INTENTS = frozenset({"greeting", "goodbye", "thanks", "affirm", "deny"})
+TINY_MESSAGE_INTENTS = SOCIAL_INTENTS
 # Nor do function words alone, as in a message cut short by Enter: "con" was a hand-over request with 0.98 (from
 # "hablar con una persona"), "com um" 0.83, "para el" an availability question with 0.74. Folded (no accents).
 _FUNCTION_WORDS_BY_LANGUAGE = {

@@ -9,9 +9,11 @@ version, so a changed data set is never served by a stale model. ``python manage
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -22,7 +24,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 
-from conversations.agent.nlu.base import INTENTS, LANGUAGES
+from conversations.agent.nlu.base import INTENTS, LANGUAGES, SOCIAL_INTENTS
 from conversations.agent.nlu.text import lowered, normalize
 
 logger = structlog.get_logger(__name__)
@@ -73,6 +75,22 @@ def training_files() -> list[Path]:
 
 def training_examples() -> list[Example]:
     return [example for path in training_files() for example in read_jsonl(path)]
+
+
+@functools.lru_cache(maxsize=1)
+def social_words() -> frozenset[str]:
+    """Every word (normalized) of the hand-written social answers: greetings, goodbyes, thanks, yes and no. A message
+    made only of these ("sí", "vale", "muchas gracias", "ok perfecto") answers no question that wants a name or a
+    room, however confident the classifier is about its intent."""
+    words: set[str] = set()
+    for path in sorted((DATA_DIR / "train").glob("*.jsonl")):
+        for example in read_jsonl(path):
+            if example.intent in SOCIAL_INTENTS:
+                words.update(_WORDS.findall(normalize(example.text)))
+    return frozenset(words)
+
+
+_WORDS = re.compile(r"[^\W_]+")
 
 
 def data_fingerprint() -> str:
