@@ -45,6 +45,7 @@ DEFAULT_FLAGS: dict[str, bool] = {
     "nlp.llm.enabled": False,
     "service_requests.to_staff": False,
     "escalation.after_hours_urgent": True,
+    "escalation.urgent": True,
     "audio.processor.optimized": False,
 }
 
@@ -55,6 +56,7 @@ FLAG_DESCRIPTIONS: dict[str, str] = {
     "nlp.llm.enabled": "Understand messages with the optional LLM engine (falls back to the local engine).",
     "service_requests.to_staff": "In-stay service requests escalate to staff instead of the bot logging them.",
     "escalation.after_hours_urgent": "Urgent words outside reception hours escalate to staff at once.",
+    "escalation.urgent": "Inside reception hours, emergencies (fire, smoke, flood, leak, theft, trapped) escalate too.",
     "audio.processor.optimized": "Use the optimized speech-to-text pipeline for voice notes.",
 }
 

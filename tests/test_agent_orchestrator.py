@@ -204,13 +204,59 @@ def test_urgent_message_after_hours_escalates(nlu, rehearsal, hotel):
     assert sample("orchestrator_escalations_total", reason="urgent_after_hours", channel="webchat") == before + 1
 
 
-def test_urgent_message_inside_hours_does_not_escalate(nlu, rehearsal):
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hay un incendio, urgente",
+        "hay una fuga de agua en mi habitación",
+        "sale humo del baño",
+        "there's smoke in the corridor",
+        "my room is flooding",
+        "tem fumaça no quarto",
+        "roubaram minha mala",
+    ],
+)
+def test_an_emergency_inside_hours_escalates(text, nlu, rehearsal, hotel):
+    """Inside reception hours an emergency was answered by the bot ("call reception … or shall I pass it on?")."""
+    nlu.result = NLUResult("service_request", 0.9, "es")
+    before = sample("orchestrator_escalations_total", reason="urgent", channel="webchat")
+
+    turn = rehearsal.send(text)
+
+    assert turn.conversation_status == ConversationStatus.PENDING_HUMAN
+    assert conversation_of(rehearsal).escalation_reason == "urgent"
+    assert sample("orchestrator_escalations_total", reason="urgent", channel="webchat") == before + 1
+
+
+@pytest.mark.parametrize("text", ["can you help me book a room?", "¿hay un médico cerca?", "Socorro Pérez"])
+def test_everyday_words_that_are_urgent_only_after_hours_stay_with_the_bot_inside_hours(text, nlu, rehearsal):
+    nlu.result = NLUResult("make_reservation", 0.9, "es")
+
+    turn = rehearsal.send(text)
+
+    assert turn.conversation_status == ConversationStatus.BOT
+    assert conversation_of(rehearsal).escalation_reason == ""
+
+
+def test_an_emergency_inside_hours_stays_with_the_bot_when_the_hotel_turns_it_off(nlu, rehearsal, hotel):
+    flag_set("escalation.urgent", False, tenant=hotel)
     nlu.result = NLUResult("out_of_scope", 0.9, "es")
 
     turn = rehearsal.send("hay un incendio, urgente")
 
     assert turn.conversation_status == ConversationStatus.BOT
     assert conversation_of(rehearsal).escalation_reason == ""
+
+
+def test_an_emergency_is_not_taken_for_the_answer_to_a_pending_question(rehearsal, hotel):
+    """"hay humo en el pasillo" fits the name pattern: it was the guest's name for the booking."""
+    rehearsal.send("quiero reservar una doble estándar del 10 al 12 de marzo para 2 adultos")
+    assert SessionState.objects.get(conversation=conversation_of(rehearsal)).pending["slot"] == "guest_name"
+
+    turn = rehearsal.send("hay humo en el pasillo")
+
+    assert turn.conversation_status == ConversationStatus.PENDING_HUMAN
+    assert conversation_of(rehearsal).escalation_reason == "urgent"
 
 
 @pytest.mark.parametrize("status", [ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN])

@@ -81,6 +81,7 @@ def test_default_flags_and_their_descriptions():
         "nlp.llm.enabled": False,
         "service_requests.to_staff": False,
         "escalation.after_hours_urgent": True,
+        "escalation.urgent": True,
         "audio.processor.optimized": False,
     }
     assert set(FLAG_DESCRIPTIONS) == set(DEFAULT_FLAGS)

@@ -62,11 +62,15 @@ HANDLERS: dict[str, Handler] = {
 }
 # Short social turns are answered even when the classifier is unsure: asking "did you mean…" to "ok" is silly.
 NO_CLARIFICATION = SOCIAL_INTENTS
-URGENT = re.compile(
-    r"\b(urgen\w*|emergenc\w*|emergência|socorro|auxilio|help|ayuda urgente|fuego|fire|incendi\w*|"
-    r"humo|smoke|fumaça|inunda\w*|flood\w*|ambulan\w*|medico|doctor|hospital|robo|robbery|theft|roubo|"
-    r"atrapad\w*|stuck|preso|gas leak|fuga de gas|vazamento)\b"
+# Urgent words (folded: no accents). Strong ones hand the guest to staff at any hour; after reception hours any of
+# them does. Weak ones ("help", "doctor") also come in everyday questions ("can you help me book?", "is there a doctor
+# nearby?"), and "socorro" is a first name too.
+URGENT_STRONG = re.compile(
+    r"\b(urgen\w*|emergenc\w*|fuego|fire|incendi\w*|humo|smoke|fumaca|inunda\w*|flood\w*|ambulan\w*|robo|robbery|"
+    r"theft|roubo|roubaram|atrapad\w*|fuga de (?:gas|agua)|gas leak|water leak|leaking|vazamento|vazando|"
+    r"ayuda urgente)\b"
 )
+URGENT = re.compile(URGENT_STRONG.pattern + r"|\b(socorro|auxilio|help|medico|doctor|hospital|stuck|preso)\b")
 CHOICE_INTENTS = {"yes": "affirm", "no": "deny"}
 
 
@@ -127,17 +131,29 @@ def _clarify(ctx: TurnContext) -> Reply:
     return Reply(text=text, language=ctx.language, options=options, fallback=True)
 
 
+def _urgent(ctx: TurnContext) -> Reply | None:
+    """An urgent message goes to staff before anything else, a pending question included ("hay humo en el pasillo"
+    is not an answer to "under which name?")."""
+    folded = fold(ctx.text)
+    if not URGENT.search(folded):
+        return None
+    if not knowledge.within_business_hours(ctx.tenant, ctx.now):
+        if flag_enabled("escalation.after_hours_urgent", tenant=ctx.tenant):
+            return escalation.handle_urgent_after_hours(ctx)
+        return None
+    if URGENT_STRONG.search(folded) and flag_enabled("escalation.urgent", tenant=ctx.tenant):
+        return escalation.handle_urgent(ctx)
+    return None
+
+
 def _route(ctx: TurnContext, threshold: float) -> Reply:
+    urgent = _urgent(ctx)
+    if urgent is not None:
+        return urgent
     if ctx.session.pending:
         answered = resolve_pending(ctx, ctx.nlu.intent, threshold=threshold)
         if answered is not None:
             return answered
-    if (
-        URGENT.search(fold(ctx.text))
-        and flag_enabled("escalation.after_hours_urgent", tenant=ctx.tenant)
-        and not knowledge.within_business_hours(ctx.tenant, ctx.now)
-    ):
-        return escalation.handle_urgent_after_hours(ctx)
     if ctx.nlu.confidence < threshold and ctx.nlu.intent not in NO_CLARIFICATION:
         return _clarify(ctx)
     return HANDLERS.get(ctx.nlu.intent, smalltalk.handle_out_of_scope)(ctx)

@@ -40,6 +40,7 @@ const REASON_LABELS = {
   complaint: gettext("Complaint"),
   repeated_fallback: gettext("The bot did not understand"),
   urgent_after_hours: gettext("Urgent, after hours"),
+  urgent: gettext("Urgent"),
   info_unavailable: gettext("Information not available"),
   late_checkout_request: gettext("Late check-out request"),
   early_checkin_request: gettext("Early check-in request"),

@@ -1,4 +1,4 @@
-"""Hand-overs to staff: explicit requests, complaints, repeated misunderstandings, urgent messages after hours."""
+"""Hand-overs to staff: explicit requests, complaints, repeated misunderstandings, urgent messages."""
 
 from __future__ import annotations
 
@@ -41,12 +41,17 @@ def handle_repeated_fallback(ctx: TurnContext) -> Reply:
     )
 
 
-def handle_urgent_after_hours(ctx: TurnContext) -> Reply:
-    return escalate(
-        ctx,
-        reason="urgent_after_hours",
-        lead=_(
-            "I've alerted our staff about your urgent message. If there is any danger, please call the emergency "
-            "number 112."
-        ),
+def _urgent_lead() -> str:
+    return _(
+        "I've alerted our staff about your urgent message. If there is any danger, please call the emergency "
+        "number 112."
     )
+
+
+def handle_urgent_after_hours(ctx: TurnContext) -> Reply:
+    return escalate(ctx, reason="urgent_after_hours", lead=_urgent_lead())
+
+
+def handle_urgent(ctx: TurnContext) -> Reply:
+    """Inside reception hours: a fire, a flood, a leak, a theft or someone trapped is not left to the bot either."""
+    return escalate(ctx, reason="urgent", lead=_urgent_lead())
