@@ -565,3 +565,41 @@ def test_a_room_tapped_under_the_availability_answer_is_kept_until_the_summary(r
     with override("es"):
         assert reply.text == gettext("Under which name should I make the booking?")
     assert summary_room(rehearsal, "es") == "SUITE-JR"
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("¿cuánto cuesta una noche en la suite?", ["SUITE-JR"]),  # it listed every room: "suite" is no room's name
+        ("tell me about the double rooms", ["DBL", "DBL-SEA"]),
+    ],
+)
+def test_a_room_question_answers_about_the_kind_of_room_asked(text, codes, rehearsal, hotel):
+    rooms = {room.code: room for room in pms_for_tenant(hotel).room_types()}
+    others = [room for code, room in rooms.items() if code not in codes]
+
+    turn = rehearsal.send(text)
+
+    assert turn.intent == "room_info"
+    for code in codes:
+        assert rooms[code].names.get(turn.language, rooms[code].name) in turn.reply
+    assert not any(room.names.get(turn.language, room.name) in turn.reply for room in others)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("es", "vamos a llegar muy tarde esta noche, ¿hay alguien?"),
+        ("en", "we're arriving really late, around 2am"),
+        ("pt", "vou chegar bem tarde, lá pela meia-noite"),
+    ],
+)
+def test_a_late_arrival_is_answered_with_the_check_in_hours_not_an_early_check_in(lang, text, rehearsal):
+    from tenants.knowledge import knowledge_answer
+
+    """Found by talking to the demo: "I'll be arriving late tonight around 1am" was offered an early check-in."""
+    turn = rehearsal.send(text)
+
+    assert (turn.intent, turn.language) == ("hotel_info", lang)
+    assert pending_of(rehearsal) == {}  # no "shall I request it?"
+    assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic="checkin_checkout", language=lang)

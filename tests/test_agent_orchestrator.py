@@ -249,7 +249,7 @@ def test_an_emergency_inside_hours_stays_with_the_bot_when_the_hotel_turns_it_of
 
 
 def test_an_emergency_is_not_taken_for_the_answer_to_a_pending_question(rehearsal, hotel):
-    """"hay humo en el pasillo" fits the name pattern: it was the guest's name for the booking."""
+    """ "hay humo en el pasillo" fits the name pattern: it was the guest's name for the booking."""
     rehearsal.send("quiero reservar una doble estándar del 10 al 12 de marzo para 2 adultos")
     assert SessionState.objects.get(conversation=conversation_of(rehearsal)).pending["slot"] == "guest_name"
 

@@ -357,6 +357,12 @@ TOPIC_CASES = [
     ("tem berço para bebê?", "pt", "children_policy"),
     ("o restaurante serve jantar?", "pt", "restaurant"),
     ("tem spa com massagem?", "pt", "spa"),
+    # a late arrival is a check-in question (it was offered an early check-in)
+    ("vamos a llegar muy tarde esta noche, ¿hay alguien?", "es", "checkin_checkout"),
+    ("nuestro vuelo llega de madrugada", "es", "checkin_checkout"),
+    ("we're arriving really late, around 2am", "en", "checkin_checkout"),
+    ("is the front desk open after midnight?", "en", "checkin_checkout"),
+    ("vou chegar bem tarde, lá pela meia-noite", "pt", "checkin_checkout"),
     # no topic
     ("hola", "es", None),
     ("quiero reservar una habitación doble", "es", None),

@@ -198,9 +198,8 @@ def handle_room_info(ctx: TurnContext) -> Reply:
         return Reply(
             text=_("I don't have the room list at hand right now; reception can tell you more."), language=ctx.language
         )
-    wanted = ctx.nlu.entities.get("room_type")
-    chosen = [r for r in rooms if wanted and wanted in (r.code, r.name, *r.names.values())]
-    if chosen:
+    chosen = _rooms_matching(rooms, ctx.nlu.entities.get("room_type"))  # "la suite" is the Suite Junior
+    if len(chosen) == 1:
         room = chosen[0]
         description = room.descriptions.get(ctx.language) or room.descriptions.get("en") or ""
         text = _("%(name)s: up to %(guests)d guests, from %(price)s per night.") % {
@@ -210,7 +209,7 @@ def handle_room_info(ctx: TurnContext) -> Reply:
         }
         return Reply(text=f"{text} {description}".strip(), language=ctx.language)
     lines = [_("These are our rooms:")]
-    for room in rooms:
+    for room in chosen or rooms:  # several of the kind asked about ("doble"): those; nothing matched: every room
         lines.append(
             _("• %(name)s — up to %(guests)d guests, from %(price)s per night")
             % {
