@@ -603,3 +603,54 @@ def test_a_late_arrival_is_answered_with_the_check_in_hours_not_an_early_check_i
     assert (turn.intent, turn.language) == ("hotel_info", lang)
     assert pending_of(rehearsal) == {}  # no "shall I request it?"
     assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic="checkin_checkout", language=lang)
+
+
+@pytest.mark.parametrize(
+    ("lang", "question", "yes"),
+    [("es", "¿y algo más barato?", "sí"), ("en", "anything cheaper?", "yes"), ("pt", "tem algo mais barato?", "sim")],
+)
+def test_anything_cheaper_offers_the_most_affordable_room_and_a_yes_picks_it(lang, question, yes, rehearsal, hotel):
+    """Found by talking to the demo: "¿y algo más barato?" picked the cheapest room and started booking it."""
+    rehearsal.send({"es": "¿tenéis una suite del 10 al 12 de marzo?", "en": "do you have a suite from March 10 to 12?",
+                    "pt": "tem suíte disponível de 10 a 12 de março?"}[lang])  # fmt: skip
+    cheapest = min(pms_for_tenant(hotel).availability(MAR_10, MAR_12, 2), key=lambda o: o.total_price)
+
+    offer = rehearsal.send(question)
+
+    with override(lang):
+        assert offer_line(cheapest, lang) in offer.reply.splitlines()
+        assert offer.reply.splitlines()[-1] == gettext("Would you like to book it?")
+    assert pending_of(rehearsal)["action"] == "offer_booking"  # nothing booked or asked yet
+    rehearsal.send(yes)
+    assert summary_room(rehearsal, lang) == cheapest.room_type.code
+
+
+def test_anything_cheaper_when_asked_which_room_keeps_the_question(rehearsal, hotel):
+    for key in ("book", "dates", "people"):
+        rehearsal.send(SCRIPTS["es"][key])
+    cheapest = min(listed_rooms(hotel), key=lambda o: o.total_price)
+
+    offer = rehearsal.send("¿hay algo más económico?")
+
+    with override("es"):
+        assert offer_line(cheapest, "es") in offer.reply.splitlines()
+    assert pending_of(rehearsal)["slot"] == "room_type"
+    rehearsal.send("vale")
+    assert summary_room(rehearsal, "es") == cheapest.room_type.code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, we want to book 2 rooms for 4 people from April 1 to 3",
+        "necesito dos habitaciones dobles del 1 al 3 de abril",
+        "vocês têm 3 quartos para o fim de semana?",
+    ],
+)
+def test_a_request_for_several_rooms_goes_to_reception(text, rehearsal):
+    """It was answered as one room for the whole party: "no rooms available for 4 adults" with two doubles free."""
+    turn = rehearsal.send(text)
+
+    assert turn.conversation_status == ConversationStatus.PENDING_HUMAN
+    assert conversation_of(rehearsal).escalation_reason == "several_rooms"
+    assert MockBooking.objects.count() == 0

@@ -49,13 +49,13 @@ def test_concurrent_confirmations_book_the_last_room_exactly_once():
             rehearsal.send(
                 f"Hola, quiero reservar una habitación del {_date_es(check_in)} al {_date_es(check_out)} para 2 adultos"
             ),
-            rehearsal.send(room.names["es"]),
-            rehearsal.send(NAMES[n]),
+            rehearsal.send(NAMES[n]),  # the only room type is not asked for: the summary names it
             rehearsal.send(f"guest{n}@example.com"),
         ]
         assert turns[-1].reply is not None
         session = Conversation.objects.get(guest__address=rehearsal.guest).session
         assert session.pending.get("action") == "confirm_booking", [t.as_dict() for t in turns]
+        assert session.pending["room_type"] == room.code
         rehearsals.append(rehearsal)
 
     # when: all of them say "yes" at the same moment

@@ -59,10 +59,14 @@ _ORDINALS = {
 }
 _ORDINAL_WORDS = {word: position for position, words in _ORDINALS.items() for word in words}
 _CHEAPEST = re.compile(
-    r"\b(mas barat[oa]s?|mais barat[oa]s?|cheapest|least expensive|mas economic[oa]|mais economic[oa]|"
+    r"\b((la|el|lo) mas (barat[oa]|economic[oa])|(a|o) mais (barat[oa]|economic[oa])|(the )?cheapest|least expensive|"
     r"menor precio|menor preco|cualquiera|me da igual|da igual|whichever|qualquer um|qualquer uma|tanto faz)\b"
 )
-_PRICIEST = re.compile(r"\b(mas car[oa]|mais car[oa]|most expensive|dearest)\b")
+_PRICIEST = re.compile(r"\b((la|el|lo) mas car[oa]|(a|o) mais car[oa]|most expensive|dearest)\b")
+# Without the article it asks for more: "¿algo más barato?", "anything cheaper?", "tem mais barato?".
+_CHEAPER = re.compile(
+    r"\b(mas barat[oa]s?|mais barat[oa]s?|cheaper|less expensive|mas economic[oa]s?|mais economic[oa]s?)\b"
+)
 _LISTED_CHOICE_WORDS = 6  # longer messages say more than which of the list
 _NUMBER_WORDS = {
     "uno": 1, "una": 1, "one": 1, "um": 1, "uma": 1, "dos": 2, "two": 2, "dois": 2, "duas": 2, "tres": 3,
@@ -88,7 +92,7 @@ def only_social(ctx: TurnContext, intent: str) -> bool:
     return bool(words) and all(word in social_words() for word in words)
 
 
-def listed_choice(ctx: TurnContext, pending: dict[str, Any], *, numbers: bool = False) -> str | None:
+def listed_choice(ctx: TurnContext, pending: dict[str, Any], intent: str, *, numbers: bool = False) -> str | None:
     """The code of the room the guest picked from the list the pending question showed (``listed``, in order, and
     ``cheapest`` / ``priciest``), by position ("la segunda", "the last one"; a bare "2" only with ``numbers``, where
     the question asked which room) or by price ("la más barata", "me da igual"); ``None`` when the message does not
@@ -97,6 +101,8 @@ def listed_choice(ctx: TurnContext, pending: dict[str, Any], *, numbers: bool = 
     entities = ctx.nlu.entities
     if not listed or any(key in entities for key in ("check_in", "check_out", "nights", "adults", "children")):
         return None
+    if len(listed) == 1 and intent == AFFIRM:
+        return listed[0]  # "sí" to the one room offered
     text = normalize(ctx.text)
     words = re.findall(r"[^\W_]+", text)
     if not words or len(words) > _LISTED_CHOICE_WORDS:
@@ -115,6 +121,16 @@ def listed_choice(ctx: TurnContext, pending: dict[str, Any], *, numbers: bool = 
     if position == -1:
         return listed[-1]
     return listed[position - 1] if 1 <= position <= len(listed) else None
+
+
+def asks_cheaper(ctx: TurnContext, pending: dict[str, Any], intent: str) -> bool:
+    """ "¿Algo más barato?" under a list of rooms (not "la más barata", which picks one)."""
+    return (
+        bool(pending.get("listed"))
+        and listed_choice(ctx, pending, intent) is None
+        and len(normalize(ctx.text).split()) <= 8
+        and bool(_CHEAPER.search(normalize(ctx.text)))
+    )
 
 
 def _slot_values(ctx: TurnContext, slot: str, pending: dict[str, Any], intent: str) -> dict[str, Any]:
@@ -138,7 +154,7 @@ def _slot_values(ctx: TurnContext, slot: str, pending: dict[str, Any], intent: s
             return {"room_type": choice.removeprefix("room:")}
         if "room_type" in entities:
             return {"room_type": entities["room_type"]}
-        picked = listed_choice(ctx, pending, numbers=True)
+        picked = listed_choice(ctx, pending, intent, numbers=True)
         if picked:
             return {"room_type": picked}
         if only_social(ctx, intent):
@@ -175,6 +191,8 @@ def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | 
     from conversations.agent.orchestrator import HANDLERS
 
     flow, slot = pending.get("for", ""), pending.get("slot", "")
+    if slot == "room_type" and asks_cheaper(ctx, pending, intent):
+        return booking.handle_cheaper(ctx, pending)
     values = _slot_values(ctx, slot, pending, intent)
     if values and flow in HANDLERS:
         return _remembering(HANDLERS[flow](_with_entities(ctx, values)), values)
@@ -216,10 +234,12 @@ def _yes_no(action: Callable[[TurnContext, dict[str, Any]], Reply], declined: st
 
 
 def _offer_booking(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | None:
+    if asks_cheaper(ctx, pending, intent):
+        return booking.handle_cheaper(ctx, pending)
     if ctx.message.kind == "interactive" or "room_type" in ctx.nlu.entities:
         room = _slot_values(ctx, "room_type", pending, intent)
     else:
-        picked = listed_choice(ctx, pending)  # "sí, la primera", "the cheapest"
+        picked = listed_choice(ctx, pending, intent)  # "sí, la primera", "the cheapest"
         room = {"room_type": picked} if picked else {}
     if room or intent in (AFFIRM, "make_reservation"):
         return _remembering(booking.handle_make_reservation(_with_entities(ctx, room)), room)

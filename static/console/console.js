@@ -41,6 +41,7 @@ const REASON_LABELS = {
   repeated_fallback: gettext("The bot did not understand"),
   urgent_after_hours: gettext("Urgent, after hours"),
   urgent: gettext("Urgent"),
+  several_rooms: gettext("Several rooms"),
   info_unavailable: gettext("Information not available"),
   late_checkout_request: gettext("Late check-out request"),
   early_checkin_request: gettext("Early check-in request"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,8 @@ from conversations.agent.booking_attempts import (
     booking_attempt_mark_unknown,
 )
 from conversations.agent.handlers.common import fmt_date, fmt_money, yes_no_options
+from conversations.agent.handlers.escalation import escalate
+from conversations.agent.nlu.text import normalize
 from conversations.agent.types import Option, Reply, TurnContext
 from conversations.locks import LockNotAcquired, distributed_lock
 from conversations.metrics import booking_outcome_unknown_total
@@ -126,6 +129,66 @@ def _valid_stay(ctx: TurnContext, flow: str, check_in: dt.date | None, check_out
 
 
 # --- availability ----------------------------------------------------------------------------------------------
+# "dos habitaciones dobles", "two double rooms", "3 quartos": one booking here is one room; several go to reception.
+_SEVERAL_ROOMS = re.compile(
+    r"\b(?:[2-9]|1[0-9]|dos|tres|cuatro|cinco|seis|two|three|four|five|six|dois|duas|quatro)\s+(?:[^\W\d_]+\s+)?"
+    r"(?:habitaciones|cuartos|rooms|quartos|apartamentos|apartments)\b"
+)
+
+
+def several_rooms(ctx: TurnContext) -> Reply | None:
+    """A request for more than one room is handed to reception, which can combine rooms and quote a group price;
+    answering it as one room for the whole party would say "no availability" when two doubles are free."""
+    if not _SEVERAL_ROOMS.search(normalize(ctx.text)):
+        return None
+    return escalate(
+        ctx,
+        reason="several_rooms",
+        lead=_(
+            "Bookings of several rooms are prepared by reception, so they can offer you the best combination. "
+            "I've passed your request to them."
+        ),
+    )
+
+
+def _offers(ctx: TurnContext, check_in: dt.date, check_out: dt.date, adults: int, children: int) -> list[Offer] | None:
+    """The PMS's offers for the stay; ``[]`` when it refuses the request, ``None`` when it cannot be reached."""
+    try:
+        return pms_access.adapter(ctx.tenant).availability(check_in, check_out, adults, children)
+    except PMSUnavailable:
+        return None
+    except PMSError as exc:
+        logger.info("availability_refused", error=str(exc))
+        return []
+
+
+def handle_cheaper(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
+    """ "¿Algo más barato?" after a list of rooms: the most affordable one for the same stay and party, offered on its
+    own (a "yes" then picks it); the question the list asked stays open."""
+    check_in, check_out = stay_from(ctx)
+    adults, children = party_from(ctx)
+    if not check_in or not check_out or adults is None:
+        return handle_check_availability(ctx)
+    offers = _offers(ctx, check_in, check_out, adults, children)
+    if offers is None:
+        return degraded(ctx, "availability")
+    if not offers:
+        return handle_check_availability(ctx)
+    cheapest = min(offers, key=lambda o: o.total_price)
+    stay = stay_text(ctx, check_in, check_out, adults, children)
+    lines = [
+        _("The most affordable option %(stay)s is:") % {"stay": stay},
+        offer_line(cheapest, ctx.language),
+        _("Would you like to book it?"),
+    ]
+    return Reply(
+        text="\n".join(lines),
+        language=ctx.language,
+        options=(Option(id=f"room:{cheapest.room_type.code}", title=room_name(cheapest.room_type, ctx.language)[:20]),),
+        pending={**pending, **listed_offers([cheapest])},
+    )
+
+
 def listed_offers(offers: list[Offer]) -> dict[str, Any]:
     """What a pending question keeps of the offers it shows, so that "la primera" or "the cheapest" picks one."""
     if not offers:
@@ -139,6 +202,9 @@ def listed_offers(offers: list[Offer]) -> dict[str, Any]:
 
 
 def handle_check_availability(ctx: TurnContext) -> Reply:
+    several = several_rooms(ctx)
+    if several:
+        return several
     check_in, check_out = stay_from(ctx)
     problem = _valid_stay(ctx, "check_availability", check_in, check_out)
     if problem:
@@ -257,6 +323,9 @@ def _room_for(rooms: list[RoomType], wanted: Any) -> RoomType | None:
 
 def handle_make_reservation(ctx: TurnContext) -> Reply:
     flow = "make_reservation"
+    several = several_rooms(ctx)
+    if several:
+        return several
     check_in, check_out = stay_from(ctx)
     problem = _valid_stay(ctx, flow, check_in, check_out)
     if problem:
@@ -264,13 +333,9 @@ def handle_make_reservation(ctx: TurnContext) -> Reply:
     adults, children = party_from(ctx)
     if adults is None:
         return ask(ctx, flow=flow, slot="adults", text=_("How many people will stay? (adults and children)"))
-    pms = pms_access.adapter(ctx.tenant)
-    try:
-        offers = pms.availability(check_in, check_out, adults, children)
-    except PMSUnavailable:
+    offers = _offers(ctx, check_in, check_out, adults, children)
+    if offers is None:
         return degraded(ctx, "availability")
-    except PMSError:
-        offers = []
     stay = stay_text(ctx, check_in, check_out, adults, children)
     if not offers:
         return Reply(
