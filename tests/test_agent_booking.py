@@ -654,3 +654,36 @@ def test_a_request_for_several_rooms_goes_to_reception(text, rehearsal):
     assert turn.conversation_status == ConversationStatus.PENDING_HUMAN
     assert conversation_of(rehearsal).escalation_reason == "several_rooms"
     assert MockBooking.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "What's the cancellation policy?"),
+        ("en", "what is your cancellation policy?"),
+        ("es", "¿Cuál es la política de cancelación del hotel?"),
+        ("pt", "qual a política de cancelamento de vocês?"),
+    ],
+)
+def test_a_question_about_the_cancellation_policy_is_answered_not_taken_for_a_cancellation(lang, text, rehearsal):
+    """Found by talking to the demo: "What's the cancellation policy?" asked for the booking reference to cancel."""
+    from tenants.knowledge import knowledge_answer
+
+    turn = rehearsal.send(text)
+
+    assert (turn.intent, turn.language) == ("hotel_info", lang)
+    assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic="cancellation_policy", language=lang)
+    assert pending_of(rehearsal) == {}
+
+
+def test_asking_about_the_terms_on_the_way_to_cancelling_gets_the_policy_first(rehearsal):
+    from tenants.knowledge import knowledge_answer
+
+    turn = rehearsal.send("can I cancel my booking for free?")
+
+    policy = knowledge_answer(tenant=rehearsal.tenant, topic="cancellation_policy", language="en")
+    assert turn.intent == "cancel_reservation"
+    assert turn.reply.startswith(policy + "\n\n")
+    assert pending_of(rehearsal)["slot"] == "booking_ref"  # and the cancellation can go on
+    plain = Rehearsal(tenant=rehearsal.tenant).send("I want to cancel my booking")
+    assert policy not in plain.reply

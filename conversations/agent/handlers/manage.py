@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from conversations.agent import pms_access
+from conversations.agent import knowledge, pms_access
 from conversations.agent.handlers.booking import ask, degraded, room_name, stay_text
 from conversations.agent.handlers.common import fmt_money, yes_no_options
+from conversations.agent.nlu.text import normalize
 from conversations.agent.types import Reply, TurnContext
 from conversations.locks import LockNotAcquired, distributed_lock
 from pms.base import Booking, PMSError, PMSNoAvailability, PMSNotFound, PMSUnavailable
@@ -58,7 +61,27 @@ def handle_reservation_status(ctx: TurnContext) -> Reply:
     )
 
 
+# "¿Puedo cancelar gratis?", "can I cancel my booking for free?": a question about the terms, asked on the way to
+# cancelling. Folded text.
+_TERMS_QUESTION = re.compile(
+    r"\b(politica|policy|free|gratis|de graca|sin (coste|costo|pagar|cargo)|sem (custo|pagar)|without (paying|a fee)|"
+    r"refund\w*|reembols\w*|fee|fees|multa|penaliza\w*|penalty|cobr\w*|charged?|devolu\w*|devuelven|money back)\b"
+)
+
+
+def _with_terms(ctx: TurnContext, reply: Reply) -> Reply:
+    """``reply`` preceded by the hotel's cancellation policy when the guest asked about it."""
+    if not _TERMS_QUESTION.search(normalize(ctx.text)):
+        return reply
+    policy = knowledge.answer(ctx.tenant, topic="cancellation_policy", language=ctx.language)
+    return dataclasses.replace(reply, text=f"{policy}\n\n{reply.text}") if policy else reply
+
+
 def handle_cancel_reservation(ctx: TurnContext) -> Reply:
+    return _with_terms(ctx, _cancel_reservation(ctx))
+
+
+def _cancel_reservation(ctx: TurnContext) -> Reply:
     found = _find(ctx, "cancel_reservation")
     if isinstance(found, Reply):
         return found
