@@ -687,3 +687,30 @@ def test_asking_about_the_terms_on_the_way_to_cancelling_gets_the_policy_first(r
     assert pending_of(rehearsal)["slot"] == "booking_ref"  # and the cancellation can go on
     plain = Rehearsal(tenant=rehearsal.tenant).send("I want to cancel my booking")
     assert policy not in plain.reply
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("es", "¿tienen habitación para esta noche? somos dos"),
+        ("en", "any rooms for tonight? 2 adults"),
+        ("pt", "vocês têm quarto pra hoje à noite? somos 2"),
+    ],
+)
+def test_a_room_for_tonight_is_one_night(lang, text, rehearsal, hotel):
+    """Found by talking to the demo: "una habitación para esta noche" was asked "how many nights?"."""
+    offers = pms_for_tenant(hotel).availability(TODAY, TODAY + dt.timedelta(days=1), 2)
+
+    turn = rehearsal.send(text)
+
+    assert turn.intent == "check_availability"
+    with override(lang):
+        assert offer_line(offers[0], lang) in turn.reply.splitlines()
+
+
+def test_a_booking_for_tomorrow_night_asks_no_length(rehearsal):
+    rehearsal.send("book a double for tomorrow night, just me")
+
+    session = SessionState.objects.get(conversation__guest__address=rehearsal.guest)
+    assert session.context["nights"] == 1
+    assert session.pending["slot"] == "guest_name"

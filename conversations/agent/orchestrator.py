@@ -7,6 +7,7 @@ intent and a handler in ``HANDLERS`` (a dict, not an if/elif chain). Handlers ar
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -72,6 +73,13 @@ URGENT_STRONG = re.compile(
 )
 URGENT = re.compile(URGENT_STRONG.pattern + r"|\b(socorro|auxilio|help|medico|doctor|hospital|stuck|preso)\b")
 CHOICE_INTENTS = {"yes": "affirm", "no": "deny"}
+# "Una habitación para esta noche", "a twin for tomorrow night", "sexta à noite": one night (folded text).
+ONE_NIGHT = re.compile(
+    r"\b(esta noche|esta noite|tonight|hoy (a|por) la noche|hoje (a|de) noite|manana (a|por) la noche|tomorrow night|"
+    r"amanha (a|de) noite|(monday|tuesday|wednesday|thursday|friday|saturday|sunday) night|"
+    r"(lunes|martes|miercoles|jueves|viernes|sabado|domingo) (a|por) la noche|"
+    r"(segunda|terca|quarta|quinta|sexta)(-feira)? (a|de) noite|(sabado|domingo) (a|de) noite)\b"
+)
 
 
 # Dates, party and room only describe a stay when the guest is talking about one: "quiero hablar con una persona"
@@ -112,6 +120,21 @@ def _understand(tenant: Tenant, message: Message, context: dict) -> NLUResult:
     if choice.startswith("intent:") and choice.removeprefix("intent:") in HANDLERS:
         return NLUResult(choice.removeprefix("intent:"), 1.0, result.language, result.entities, engine=result.engine)
     return result
+
+
+def _one_night(nlu: NLUResult, text: str) -> NLUResult:
+    """A stay asked "for tonight" is one night: asking "how many nights?" back would be silly. The extractor only
+    gives the date (that is what the words say); the dialogue adds the length."""
+    entities = nlu.entities
+    if (
+        nlu.intent in STAY_INTENTS
+        and "check_in" in entities
+        and "check_out" not in entities
+        and "nights" not in entities
+        and ONE_NIGHT.search(fold(text))
+    ):
+        return dataclasses.replace(nlu, entities={**entities, "nights": 1})
+    return nlu
 
 
 def _clarify(ctx: TurnContext) -> Reply:
@@ -200,7 +223,7 @@ def orchestrate_turn(
         from conversations.agent.sessions import session_context_date
 
         context["check_in"] = session_context_date(session, "check_in")
-    nlu = _understand(tenant, message, context)
+    nlu = _one_night(_understand(tenant, message, context), message.text)
     threshold = confidence_threshold(tenant)
     intents_detected.labels(intent=nlu.intent, confidence=confidence_bucket(nlu.confidence, threshold)).inc()
     ctx = TurnContext(tenant, conversation, message, session, nlu, nlu.language, today, timezone.now())
