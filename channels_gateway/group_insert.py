@@ -75,28 +75,34 @@ class GroupInsert:
             return len(self._queue)
 
     def insert(self, rows: list[Row], *, size: int = 0) -> list[int]:
-        slot = _Slot(rows, size)
         with self._lock:
-            if self._in_flight:
-                self._queue.append(slot)
-                batch = None
-            else:
+            if not self._in_flight:
                 self._in_flight = True
-                batch = [slot]
-        if batch is None:
-            if not slot.done.wait(FOLLOWER_WAIT_SECONDS):
-                with self._lock:
-                    if slot in self._queue:  # still only queued: withdraw, so no later statement carries or
-                        self._queue.remove(slot)  # promotes a request that has already given up
-                        raise GroupInsertTimeout("the INSERT carrying this notification did not report back")
-                # Taken meanwhile, into a statement under way or as the next leader (signalled right after the
-                # lock is released): the outcome comes with that statement's.
-                slot.done.wait()
-            if slot.batch is None:  # someone else's statement carried these rows
-                if slot.error is not None:
-                    raise slot.error
-                return slot.ids
-            batch = slot.batch  # promoted: run the queued rows
+                slot = None
+            else:
+                slot = _Slot(rows, size)
+                self._queue.append(slot)
+        if slot is None:
+            # Nothing in flight (always so with one thread per process): run these rows alone, at once, with no
+            # slot to signal; whoever queued meanwhile is handed the line afterwards.
+            try:
+                self.statements += 1
+                return self._execute(list(rows))
+            finally:
+                self._hand_over()
+        if not slot.done.wait(FOLLOWER_WAIT_SECONDS):
+            with self._lock:
+                if slot in self._queue:  # still only queued: withdraw, so no later statement carries or
+                    self._queue.remove(slot)  # promotes a request that has already given up
+                    raise GroupInsertTimeout("the INSERT carrying this notification did not report back")
+            # Taken meanwhile, into a statement under way or as the next leader (signalled right after the
+            # lock is released): the outcome comes with that statement's.
+            slot.done.wait()
+        if slot.batch is None:  # someone else's statement carried these rows
+            if slot.error is not None:
+                raise slot.error
+            return slot.ids
+        batch = slot.batch  # promoted: run the queued rows
         try:
             self._run(batch)
         finally:
