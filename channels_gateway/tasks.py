@@ -131,8 +131,9 @@ def reprocess_stuck_notifications(older_than_minutes: float = 5.0) -> int:
     outage left behind. Processing is idempotent, so a notification that was merely slow is a no-op."""
     from datetime import timedelta
 
-    from channels_gateway.services import inbound_notifications_stuck
+    from channels_gateway.services import inbound_notifications_orphans_settle, inbound_notifications_stuck
 
+    inbound_notifications_orphans_settle()
     ids = inbound_notifications_stuck(older_than=timedelta(minutes=older_than_minutes), sweep=True)
     if ids:
         process_inbound_notifications.delay(ids)

@@ -279,3 +279,59 @@ def test_the_failure_that_exhausts_a_row_is_counted_once(whatsapp_account, setti
     assert (row.attempts, row.last_error) == (3, "RuntimeError: PMS down")
     assert row.failed_at is not None
     assert metric("inbound_notifications_exhausted_total") == before + 1
+
+
+# --- an account deleted between the request's resolution and its INSERT -------------------------------------------
+def orphan(account) -> InboundNotification:
+    """What a request leaves when the account it has just resolved is deleted before its INSERT lands: the queue
+    table has no FK constraints (one fewer lock on the hotel's rows per webhook), so the row is stored."""
+    body = wa.encode(wa.envelope(account.external_id, messages=[wa.text_message("Hola")])).decode()
+    return InboundNotification.objects.create(
+        tenant=account.tenant, channel_account_id=account.pk + 10_000, channel="whatsapp", body=body
+    )
+
+
+def test_a_row_of_a_deleted_account_is_closed_not_swept_forever(whatsapp_account, queued_tasks):
+    lost_account = orphan(whatsapp_account)
+    fine = stored(whatsapp_account, wa.text_message("Hola"))
+    InboundNotification.objects.update(received_at=timezone.now() - timedelta(hours=1))
+    before = metric("webhook_rejected_total", channel="whatsapp", reason="unknown_account")
+
+    assert gateway_tasks.drain_inbound_notifications.run() == 1  # the drain never claims the orphan
+    assert gateway_tasks.reprocess_stuck_notifications.run() == 0  # the beat closes it instead of re-enqueueing it
+
+    lost_account.refresh_from_db()
+    fine.refresh_from_db()
+    assert lost_account.processed_at is not None
+    assert lost_account.last_error == "channel account deleted before processing: not processed"
+    assert fine.processed_at is not None and fine.last_error == ""
+    assert metric("webhook_rejected_total", channel="whatsapp", reason="unknown_account") == before + 1
+    assert gateway.inbound_notifications_orphans_settle() == 0  # closed once
+    assert gateway.inbound_notifications_stuck(older_than=timedelta(minutes=5)) == []
+    assert Message.objects.filter(conversation__tenant=whatsapp_account.tenant).count() == 1  # only the fine one
+
+
+def test_reprocess_inbound_reports_the_closed_rows_of_deleted_accounts(whatsapp_account):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    orphan(whatsapp_account)
+    out = StringIO()
+
+    call_command("reprocess_inbound", "--minutes", "0", stdout=out)
+
+    assert "closed 1 notification(s) of deleted channel accounts (not processed)" in out.getvalue()
+    assert "enqueued 0 notification(s)" in out.getvalue()
+
+
+def test_an_account_with_stored_notifications_still_cannot_be_deleted(whatsapp_account):
+    from django.db.models import ProtectedError
+
+    row = stored(whatsapp_account, wa.text_message("Hola"))
+
+    with pytest.raises(ProtectedError) as refused:
+        ChannelAccount.objects.filter(pk=whatsapp_account.pk).delete()
+
+    assert row in refused.value.protected_objects
+    assert ChannelAccount.objects.filter(pk=whatsapp_account.pk).exists()

@@ -13,6 +13,7 @@ from channels_gateway.services.drain import (
     inbound_notification_failed,
     inbound_notification_process,
     inbound_notification_process_next,
+    inbound_notifications_orphans_settle,
     inbound_notifications_purge,
     inbound_notifications_stuck,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "inbound_notification_failed",
     "inbound_notification_process",
     "inbound_notification_process_next",
+    "inbound_notifications_orphans_settle",
     "inbound_notifications_purge",
     "inbound_notifications_stuck",
     "outbound_send",

@@ -11,7 +11,7 @@ import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -19,12 +19,14 @@ from channels_gateway.adapters import whatsapp
 from channels_gateway.metrics import (
     inbound_notifications_exhausted_total,
     webhook_duplicates_total,
+    webhook_rejected_total,
 )
 from conversations.models import InboundNotification
 from conversations.services import (
     inbound_record,
     message_status_apply,
 )
+from tenants.models import ChannelAccount
 from tenants.services import ResolvedAccount
 
 logger = structlog.get_logger(__name__)
@@ -210,6 +212,24 @@ def inbound_notifications_purge(*, older_than: timedelta) -> int:
 
 # A row that failed this recently is still in its own retry chain (backoff capped at 10 min): the sweep leaves it.
 RETRY_CHAIN_GAP = timedelta(minutes=15)
+
+
+def inbound_notifications_orphans_settle() -> int:
+    """Close the unprocessed notifications whose channel account (or hotel) no longer exists: the table has no FK
+    constraints (see ``InboundNotification``), so an account deleted between the request's resolution and its INSERT
+    leaves such a row. The drain never claims it (it joins the account), and it must not be swept forever: it is
+    marked processed with the reason, logged and counted as ``unknown_account``, as the request would have done a
+    moment later. Returns how many were closed."""
+    accounts = ChannelAccount.objects.filter(pk=OuterRef("channel_account_id"), tenant_id=OuterRef("tenant_id"))
+    orphans = InboundNotification.objects.filter(processed_at__isnull=True).filter(~Exists(accounts))
+    closed = 0
+    for notification_id, channel in orphans.values_list("pk", "channel"):
+        closed += InboundNotification.objects.filter(pk=notification_id, processed_at__isnull=True).update(
+            processed_at=timezone.now(), last_error="channel account deleted before processing: not processed"
+        )
+        webhook_rejected_total.labels(channel=channel, reason="unknown_account").inc()
+        logger.warning("inbound_notification_orphaned", notification_id=notification_id, channel=channel)
+    return closed
 
 
 def inbound_notifications_stuck(*, older_than: timedelta, sweep: bool = False) -> list[int]:

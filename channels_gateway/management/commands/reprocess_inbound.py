@@ -8,7 +8,11 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from channels_gateway.services import inbound_notifications_purge, inbound_notifications_stuck
+from channels_gateway.services import (
+    inbound_notifications_orphans_settle,
+    inbound_notifications_purge,
+    inbound_notifications_stuck,
+)
 from channels_gateway.tasks import process_inbound_notifications
 
 
@@ -26,6 +30,10 @@ class Command(BaseCommand):
         if purge_processed_days is not None and not dry_run:
             deleted = inbound_notifications_purge(older_than=timedelta(days=purge_processed_days))
             self.stdout.write(f"deleted {deleted} processed notification(s)")
+        if not dry_run:
+            orphans = inbound_notifications_orphans_settle()
+            if orphans:
+                self.stdout.write(f"closed {orphans} notification(s) of deleted channel accounts (not processed)")
         stuck = inbound_notifications_stuck(older_than=timedelta(minutes=minutes))
         if dry_run:
             self.stdout.write(f"{len(stuck)} unprocessed notification(s) older than {minutes:g} min: {stuck}")
