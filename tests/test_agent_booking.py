@@ -714,3 +714,64 @@ def test_a_booking_for_tomorrow_night_asks_no_length(rehearsal):
     session = SessionState.objects.get(conversation__guest__address=rehearsal.guest)
     assert session.context["nights"] == 1
     assert session.pending["slot"] == "guest_name"
+
+
+@pytest.mark.parametrize(
+    ("lang", "answer", "code"),
+    [
+        ("en", "the family one", "FAM"),
+        ("es", "la de vistas al mar", "DBL-SEA"),
+        ("pt", "o superior, por favor", "DBL-SEA"),
+        ("en", "the junior", "SUITE-JR"),
+        ("es", "la famliar", "FAM"),  # a typo
+        ("en", "the one with the sea view", "DBL-SEA"),
+    ],
+)
+def test_a_room_is_picked_from_the_availability_answer_by_a_word_of_its_name(lang, answer, code, rehearsal):
+    """Found by talking to the demo: "the family one" under the availability answer listed every room type instead
+    of booking the Family room ("family" alone is no room: "I'm travelling with my family")."""
+    rehearsal.send(SCRIPTS[lang]["availability"])
+
+    asked = rehearsal.send(answer)
+
+    with override(lang):
+        assert asked.reply == gettext("Under which name should I make the booking?")
+    assert summary_room(rehearsal, lang) == code
+
+
+def test_cheaper_than_a_named_room_still_offers_the_cheapest(rehearsal, hotel):
+    rehearsal.send(SCRIPTS["es"]["availability"])
+    cheapest = min(listed_rooms(hotel), key=lambda o: o.total_price)
+
+    offer = rehearsal.send("¿algo más barato que la suite?")
+
+    with override("es"):
+        assert offer_line(cheapest, "es") in offer.reply.splitlines()
+    assert pending_of(rehearsal)["action"] == "offer_booking"
+
+
+@pytest.mark.parametrize(
+    ("lang", "single", "family"),
+    [
+        ("en", "• Single room — up to 1 guest, from", "• Family room — up to 4 guests (3 adults at most), from"),
+        (
+            "es",
+            "• Individual — hasta 1 huésped, desde",
+            "• Familiar — hasta 4 huéspedes (3 adultos como máximo), desde",
+        ),
+        (
+            "pt",
+            "• Quarto individual — até 1 hóspede, a partir",
+            "• Quarto familiar — até 4 hóspedes (3 adultos no máximo)",
+        ),
+    ],
+)
+def test_the_room_list_says_how_many_adults_fit(lang, single, family, rehearsal):
+    """Found by talking to the demo: "Standard Double — up to 3 guests" was then not offered for 3 adults, and the
+    single room read "up to 1 guests"."""
+    turn = rehearsal.send({"en": "what rooms do you have?", "es": "¿qué habitaciones tenéis?",
+                           "pt": "quais quartos vocês têm?"}[lang])  # fmt: skip
+
+    lines = turn.reply.splitlines()
+    assert any(line.startswith(single) for line in lines), turn.reply
+    assert any(line.startswith(family) for line in lines), turn.reply

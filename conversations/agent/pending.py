@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from conversations.agent.entities.rooms import one_edit
 from conversations.agent.handlers import booking, manage, stay
 from conversations.agent.handlers.common import yes_no_options
 from conversations.agent.nlu.base import SOCIAL_INTENTS
@@ -68,6 +69,12 @@ _CHEAPER = re.compile(
     r"\b(mas barat[oa]s?|mais barat[oa]s?|cheaper|less expensive|mas economic[oa]s?|mais economic[oa]s?)\b"
 )
 _LISTED_CHOICE_WORDS = 6  # longer messages say more than which of the list
+# Words in room names that tell no room from another, and words of a sentence that rooms' names may also have.
+_NOT_A_ROOM_NAME = frozenset(
+    {"room", "rooms", "habitacion", "habitaciones", "cuarto", "cuartos", "quarto", "quartos", "with", "please",
+     "favor", "quiero", "quero", "want", "take", "that", "this", "esta", "este", "essa", "esse", "para", "prefer",
+     "prefiero", "prefiro", "like", "gustaria", "reservar", "book", "booking", "reserva", "okay", "vale"}
+)  # fmt: skip
 _NUMBER_WORDS = {
     "uno": 1, "una": 1, "one": 1, "um": 1, "uma": 1, "dos": 2, "two": 2, "dois": 2, "duas": 2, "tres": 3,
     "three": 3, "três": 3, "cuatro": 4, "four": 4, "quatro": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6,
@@ -92,11 +99,13 @@ def only_social(ctx: TurnContext, intent: str) -> bool:
     return bool(words) and all(word in social_words() for word in words)
 
 
-def listed_choice(ctx: TurnContext, pending: dict[str, Any], intent: str, *, numbers: bool = False) -> str | None:
+def listed_choice(
+    ctx: TurnContext, pending: dict[str, Any], intent: str, *, numbers: bool = False, by_name: bool = True
+) -> str | None:
     """The code of the room the guest picked from the list the pending question showed (``listed``, in order, and
     ``cheapest`` / ``priciest``), by position ("la segunda", "the last one"; a bare "2" only with ``numbers``, where
-    the question asked which room) or by price ("la más barata", "me da igual"); ``None`` when the message does not
-    pick one, or says dates or people instead."""
+    the question asked which room), by price ("la más barata", "me da igual") or, with ``by_name``, by a word of one
+    room's name ("the family one"); ``None`` when the message does not pick one, or says dates or people instead."""
     listed = [code for code in pending.get("listed") or [] if isinstance(code, str)]
     entities = ctx.nlu.entities
     if not listed or any(key in entities for key in ("check_in", "check_out", "nights", "adults", "children")):
@@ -115,6 +124,8 @@ def listed_choice(ctx: TurnContext, pending: dict[str, Any], intent: str, *, num
     number = _bare_number(ctx.text) if numbers else None
     if number is not None and len(words) <= 3:
         positions.add(number)
+    if not positions:
+        return _named_choice(words, pending, listed) if by_name else None
     if len(positions) != 1:
         return None
     (position,) = positions
@@ -123,11 +134,35 @@ def listed_choice(ctx: TurnContext, pending: dict[str, Any], intent: str, *, num
     return listed[position - 1] if 1 <= position <= len(listed) else None
 
 
+def _named_choice(words: list[str], pending: dict[str, Any], listed: list[str]) -> str | None:
+    """The listed room whose name alone has a word of the message ("the family one", "la de vistas al mar", "a
+    superior"), a typo allowed in longer words; ``None`` when no word or words of several rooms are found."""
+    names = pending.get("names") if isinstance(pending.get("names"), dict) else {}
+    vocabulary = {
+        code: {
+            w for name in names.get(code, []) if isinstance(name, str) for w in re.findall(r"[^\W_]+", normalize(name))
+        }
+        for code in listed
+    }
+    picked: set[str] = set()
+    for word in words:
+        if len(word) < 4 or word in _NOT_A_ROOM_NAME:
+            continue
+        owners = {
+            code
+            for code, known in vocabulary.items()
+            if word in known or (len(word) >= 5 and any(len(w) >= 5 and one_edit(word, w) for w in known))
+        }
+        if len(owners) == 1:
+            picked |= owners
+    return picked.pop() if len(picked) == 1 else None
+
+
 def asks_cheaper(ctx: TurnContext, pending: dict[str, Any], intent: str) -> bool:
     """ "¿Algo más barato?" under a list of rooms (not "la más barata", which picks one)."""
     return (
         bool(pending.get("listed"))
-        and listed_choice(ctx, pending, intent) is None
+        and listed_choice(ctx, pending, intent, by_name=False) is None  # "¿más barata que la suite?" still asks
         and len(normalize(ctx.text).split()) <= 8
         and bool(_CHEAPER.search(normalize(ctx.text)))
     )

@@ -88,7 +88,7 @@ _FILLER = frozenset(
 _TOKENS = re.compile(r"[a-z0-9]+")
 
 
-def _one_edit(a: str, b: str) -> bool:
+def one_edit(a: str, b: str) -> bool:
     """Damerau–Levenshtein distance ≤ 1 (one insertion, deletion, substitution or adjacent swap)."""
     if a == b:
         return True
@@ -118,7 +118,7 @@ def _generic_key(work: str) -> str | None:
         if len(token) < 4 or token in _NOT_TYPOS or token in _KEY_WORDS:
             continue
         for target, key in _TYPO_TARGETS.items():
-            if token[0] == target[0] and _one_edit(token, target):
+            if token[0] == target[0] and one_edit(token, target):
                 return key
     return None
 
@@ -167,7 +167,7 @@ def _typo_keys(tokens: set[str]) -> set[str]:
         for token in tokens
         if len(token) >= 4 and token not in _KEY_WORDS
         for target in _TYPO_BY_LETTER.get(token[0], ())
-        if _one_edit(token, target)
+        if one_edit(token, target)
     }
 
 

@@ -51,6 +51,20 @@ def room_name(room: RoomType, language: str) -> str:
     return room.names.get(language) or room.name
 
 
+def room_capacity(room: RoomType) -> str:
+    """ "up to 3 guests (2 adults at most)": a double that sleeps three only with a child must not read as a room
+    for three adults, which the availability answer will not offer."""
+    text = ngettext("up to %(guests)d guest", "up to %(guests)d guests", room.max_occupancy) % {
+        "guests": room.max_occupancy
+    }
+    if 0 < room.max_adults < room.max_occupancy:
+        adults = ngettext("(%(adults)d adult at most)", "(%(adults)d adults at most)", room.max_adults) % {
+            "adults": room.max_adults
+        }
+        text = f"{text} {adults}"
+    return text
+
+
 def degraded(ctx: TurnContext, operation: str) -> Reply:
     pms_access.orchestrator_degraded_responses_total.labels(operation=operation, mode="handover").inc()
     return Reply(
@@ -198,6 +212,8 @@ def listed_offers(offers: list[Offer]) -> dict[str, Any]:
         "listed": [o.room_type.code for o in offers],
         "cheapest": by_price[0].room_type.code,
         "priciest": by_price[-1].room_type.code,
+        # Every name of each room, so that "the family one" or "la de vistas al mar" picks it in any language.
+        "names": {o.room_type.code: sorted({o.room_type.name, *o.room_type.names.values()}) for o in offers},
     }
 
 
@@ -268,19 +284,19 @@ def handle_room_info(ctx: TurnContext) -> Reply:
     if len(chosen) == 1:
         room = chosen[0]
         description = room.descriptions.get(ctx.language) or room.descriptions.get("en") or ""
-        text = _("%(name)s: up to %(guests)d guests, from %(price)s per night.") % {
+        text = _("%(name)s: %(capacity)s, from %(price)s per night.") % {
             "name": room_name(room, ctx.language),
-            "guests": room.max_occupancy,
+            "capacity": room_capacity(room),
             "price": fmt_money(room.base_price, room.currency, ctx.language),
         }
         return Reply(text=f"{text} {description}".strip(), language=ctx.language)
     lines = [_("These are our rooms:")]
     for room in chosen or rooms:  # several of the kind asked about ("doble"): those; nothing matched: every room
         lines.append(
-            _("• %(name)s — up to %(guests)d guests, from %(price)s per night")
+            _("• %(name)s — %(capacity)s, from %(price)s per night")
             % {
                 "name": room_name(room, ctx.language),
-                "guests": room.max_occupancy,
+                "capacity": room_capacity(room),
                 "price": fmt_money(room.base_price, room.currency, ctx.language),
             }
         )
