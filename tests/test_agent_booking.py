@@ -775,3 +775,48 @@ def test_the_room_list_says_how_many_adults_fit(lang, single, family, rehearsal)
     lines = turn.reply.splitlines()
     assert any(line.startswith(single) for line in lines), turn.reply
     assert any(line.startswith(family) for line in lines), turn.reply
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "topic", "yes"),
+    [
+        ("en", "can I add breakfast to my booking?", "breakfast", "yes"),
+        ("en", "Hi, I booked a double for next weekend, can I add breakfast?", "breakfast", "yes"),
+        ("es", "¿puedo añadir el parking a mi reserva?", "parking", "sí"),
+        ("pt", "quero adicionar café da manhã na minha reserva", "breakfast", "sim"),
+    ],
+)
+def test_an_extra_for_a_booking_is_answered_and_passed_to_reception(lang, text, topic, yes, rehearsal):
+    """Found by talking to the demo: "can I add breakfast to my booking?" asked for the reference and then for new
+    dates (the PMS adapter only changes dates); "I booked a double for next weekend, can I add breakfast?" was not
+    understood at all."""
+    from tenants.knowledge import knowledge_answer
+
+    offer = rehearsal.send(text)
+
+    with override(lang):
+        question = gettext("Shall I ask reception to add it to your booking? They will confirm it.")
+    info = knowledge_answer(tenant=rehearsal.tenant, topic=topic, language=lang)
+    assert offer.reply == f"{info}\n\n{question}"
+    assert pending_of(rehearsal) == {"action": "confirm_stay_request", "kind": "booking_extra"}
+    assert conversation_of(rehearsal).status == ConversationStatus.BOT  # nothing changed, nobody bothered yet
+
+    rehearsal.send(yes)
+
+    conversation = conversation_of(rehearsal)
+    assert (conversation.status, conversation.escalation_reason) == (ConversationStatus.PENDING_HUMAN, "booking_extra")
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("es", "¿Cuánto cuesta el parking por noche?"), ("en", "how much do you charge for parking?"),
+     ("pt", "quanto custa o estacionamento?")],
+)  # fmt: skip
+def test_the_price_of_an_amenity_is_a_hotel_question(lang, text, rehearsal):
+    """Found by talking to the demo: "¿Cuánto cuesta el parking por noche?" was not understood (0.37)."""
+    from tenants.knowledge import knowledge_answer
+
+    turn = rehearsal.send(text)
+
+    assert turn.intent == "hotel_info"
+    assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic="parking", language=lang)

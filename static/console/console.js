@@ -46,6 +46,7 @@ const REASON_LABELS = {
   late_checkout_request: gettext("Late check-out request"),
   early_checkin_request: gettext("Early check-in request"),
   service_request: gettext("Service request"),
+  booking_extra: gettext("Extra for a booking"),
   booking_outcome_unknown: gettext("Booking to verify in the PMS"),
   pms_unavailable: gettext("Booking system unavailable"),
 };

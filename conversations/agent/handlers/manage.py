@@ -111,7 +111,43 @@ def confirm_cancel(ctx: TurnContext, pending: dict[str, Any]) -> Reply:
     )
 
 
+# "¿Puedo añadir el desayuno a mi reserva?", "can we add parking?": an extra for the stay, not new dates. The PMS
+# adapter changes dates only, so reception adds it; the guest gets the hotel's answer about it (price, hours) first.
+_ADD_EXTRA = re.compile(
+    r"\b(add|adding|include|including|anadir|anadimos|anade|agregar|agrega|incluir|incluye|sumar|"
+    r"adicionar|adiciona|acrescentar|acrescenta|incluem|contratar)\b"
+)
+_EXTRA_TOPICS = frozenset({"breakfast", "parking", "pets", "spa", "shuttle", "restaurant", "children_policy"})
+
+
+_CHANGE_DATES = re.compile(r"\b(change|move|cambiar|cambia|mover|adelantar|retrasar|alterar|altera|mudar|muda)\b")
+
+
+def _extra_requested(ctx: TurnContext) -> str | None:
+    """The knowledge topic of the extra this message asks to add to a booking ("I booked for next weekend, can I add
+    breakfast?": the dates there are the booking's, not new ones), unless it also asks to change the dates."""
+    text = normalize(ctx.text)
+    if not _ADD_EXTRA.search(text) or _CHANGE_DATES.search(text):
+        return None
+    topic = knowledge.topic_for(ctx.text, ctx.language)
+    return topic if topic in _EXTRA_TOPICS else None
+
+
+def _offer_extra(ctx: TurnContext, topic: str) -> Reply:
+    info = knowledge.answer(ctx.tenant, topic=topic, language=ctx.language) or ""
+    question = _("Shall I ask reception to add it to your booking? They will confirm it.")
+    return Reply(
+        text=f"{info}\n\n{question}" if info else question,
+        language=ctx.language,
+        options=yes_no_options(),
+        pending={"action": "confirm_stay_request", "kind": "booking_extra"},
+    )
+
+
 def handle_modify_reservation(ctx: TurnContext) -> Reply:
+    extra = _extra_requested(ctx)
+    if extra:
+        return _offer_extra(ctx, extra)
     found = _find(ctx, "modify_reservation")
     if isinstance(found, Reply):
         return found
