@@ -387,6 +387,37 @@ _PASSES: dict[str | None, list[_Matchers]] = {
 _PASSES[None] = [_compile(("*", *LANGUAGES, *(f"{language}!" for language in LANGUAGES)))]
 
 
+# Where one question ends and the next begins: "¿A qué hora es el check-out y puedo dejar las maletas?".
+_CLAUSES = re.compile(
+    r"[?!.;¿¡\n]+|\s(?:y|e|and|also|plus|tambien|también|tambem|também|ademas|además|alem disso|além disso)\s",
+    re.IGNORECASE,
+)
+
+
+_GENERIC_CUES = re.compile(
+    r"\b(a que hora|what time|que horas|cerca|lejos|near\w*|far|close to|longe|perto|how long|cuanto tiempo|"
+    r"quanto tempo|distancia|distance|recepcion|reception|front desk|recepcao)\b"
+)
+
+
+def topics_for_text(text: str, language: str | None, *, limit: int = 3) -> list[str]:
+    """The topics of a message that asks about several things, one per question, in the guest's order (at most
+    ``limit``). A message about one thing gives exactly ``[topic_for_text(text)]``: words that only make sense
+    together ("desayuno en el restaurante") are read as a whole, as before."""
+    found: list[str] = []
+    for clause in _CLAUSES.split(text):
+        # "¿El desayuno está incluido y a qué hora es?": a clause with only a generic cue is about the one before.
+        if topic_for_text(_GENERIC_CUES.sub(" ", normalize(clause)), language) is None:
+            continue
+        topic = topic_for_text(clause, language)
+        if topic is not None and topic not in found:
+            found.append(topic)
+    if len(found) < 2:
+        whole = topic_for_text(text, language)
+        return [whole] if whole else []
+    return found[:limit]
+
+
 def topic_for_text(text: str, language: str | None) -> str | None:
     """The knowledge topic a guest's hotel-info or location question is about, or ``None``.
 

@@ -820,3 +820,38 @@ def test_the_price_of_an_amenity_is_a_hotel_question(lang, text, rehearsal):
 
     assert turn.intent == "hotel_info"
     assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic="parking", language=lang)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "topics"),
+    [
+        ("en", "what's the wifi password and is there a gym?", ("wifi", "gym")),
+        ("pt", "Olá, qual o horário do check-out e posso deixar as malas depois?", ("checkin_checkout", "luggage")),
+        ("en", "is there parking? and how far is the beach?", ("parking", "location_distances")),
+    ],
+)
+def test_two_questions_in_one_message_get_both_answers(lang, text, topics, rehearsal):
+    """Found by talking to the demo: "qual o horário do check-out e posso deixar as malas depois?" was answered
+    about the luggage only."""
+    from tenants.knowledge import knowledge_answer
+
+    turn = rehearsal.send(text)
+
+    assert turn.reply == "\n\n".join(knowledge_answer(tenant=rehearsal.tenant, topic=t, language=lang) for t in topics)
+
+
+def test_a_question_the_hotel_has_no_answer_for_goes_to_reception_with_the_answered_one(rehearsal):
+    from tenants.knowledge import knowledge_answer
+    from tenants.models import KnowledgeEntry
+
+    KnowledgeEntry.objects.filter(tenant=rehearsal.tenant, topic="gym").delete()
+
+    turn = rehearsal.send("what's the wifi password and is there a gym?")
+
+    wifi = knowledge_answer(tenant=rehearsal.tenant, topic="wifi", language="en")
+    with override("en"):
+        passed = gettext(
+            "I don't have that information at hand. I've passed your question to reception so they can answer it."
+        )
+    assert turn.reply == f"{wifi}\n\n{passed}"
+    assert conversation_of(rehearsal).escalation_reason == "info_unavailable"

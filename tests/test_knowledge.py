@@ -22,6 +22,7 @@ from tenants.knowledge import (
     knowledge_seed_demo,
     normalize,
     topic_for_text,
+    topics_for_text,
 )
 from tenants.knowledge_seed import DEMO_ANSWERS, DEMO_PROFILE
 from tenants.models import HotelProfile, KnowledgeEntry, KnowledgeTopic
@@ -560,3 +561,21 @@ def test_admin_changelist_queries_do_not_grow_with_rows(admin_client, model):
 
     assert response.context["cl"].result_count == 3
     assert len(three_rows) == len(one_row)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "topics"),
+    [
+        ("what's the wifi password and is there a gym?", "en", ["wifi", "gym"]),
+        ("Olá, qual o horário do check-out e posso deixar as malas depois?", "pt", ["checkin_checkout", "luggage"]),
+        ("¿Tenéis parking? ¿Y piscina?", "es", ["parking", "pool"]),
+        ("is there parking? and how far is the beach?", "en", ["parking", "location_distances"]),
+        # one thing asked: exactly what topic_for_text says, words read together
+        ("¿El desayuno está incluido y a qué hora es?", "es", ["breakfast"]),  # "a qué hora" is about the breakfast
+        ("what time is breakfast?", "en", ["breakfast"]),
+        ("¿Cuál es la contraseña del wifi?", "es", ["wifi"]),
+        ("hola", "es", []),
+    ],
+)
+def test_topics_for_text_gives_one_topic_per_question(text, language, topics):
+    assert topics_for_text(text, language) == topics

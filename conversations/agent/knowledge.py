@@ -30,5 +30,9 @@ def topic_for(text: str, language: str) -> str | None:
     return tenant_knowledge.topic_for_text(text, language)
 
 
+def topics_for(text: str, language: str) -> list[str]:
+    return tenant_knowledge.topics_for_text(text, language)
+
+
 def profile(tenant: Tenant):
     return tenant_knowledge.hotel_profile_for(tenant)
