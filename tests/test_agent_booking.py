@@ -855,3 +855,54 @@ def test_a_question_the_hotel_has_no_answer_for_goes_to_reception_with_the_answe
         )
     assert turn.reply == f"{wifi}\n\n{passed}"
     assert conversation_of(rehearsal).escalation_reason == "info_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("lang", "answer", "code"),
+    [
+        ("es", "la doble superior", "DBL-SEA"),
+        ("en", "the standard double", "DBL"),
+        ("en", "a double with sea view", "DBL-SEA"),
+        ("pt", "o duplo superior", "DBL-SEA"),
+    ],
+)
+def test_the_room_the_guest_names_is_the_room_booked(lang, answer, code, rehearsal):
+    """Found by talking to the demo: "la doble superior" when asked which room booked the "Doble Estándar" (the
+    entity extractor knows kinds of room, and the first double was taken)."""
+    script = SCRIPTS[lang]
+    for key in ("book", "dates", "people"):
+        rehearsal.send(script[key])
+    assert pending_of(rehearsal)["slot"] == "room_type"
+
+    rehearsal.send(answer)
+
+    assert summary_room(rehearsal, lang) == code
+
+
+def test_a_kind_alone_is_its_first_room_and_the_summary_names_it(rehearsal):
+    """ "Una doble" with two doubles and no word telling them apart keeps the kind; the booking takes the first
+    double the PMS lists (the standard one), and the summary names it before anything is booked."""
+    rehearsal.send("quiero reservar una doble del 10 al 12 de marzo para 2 adultos")
+
+    assert summary_room(rehearsal, "es") == "DBL"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "code"),
+    [
+        ("en", "do you have the superior double from March 10 to 12?", "DBL-SEA"),
+        ("es", "¿tenéis la doble estándar del 10 al 12 de marzo?", "DBL"),
+    ],
+)
+def test_a_question_about_a_room_with_dates_gets_its_availability(lang, text, code, rehearsal, hotel):
+    """Found by talking to the demo: "do you have the superior double from January 15 to 17?" got the room's
+    description, without its availability or price for those dates."""
+    offer = next(o for o in pms_for_tenant(hotel).availability(MAR_10, MAR_12, 2) if o.room_type.code == code)
+
+    turn = rehearsal.send(text)
+
+    assert turn.intent == "check_availability"
+    with override(lang):
+        assert offer_line(offer, lang) in turn.reply.splitlines()
+        assert turn.reply.splitlines()[-1] == gettext("Would you like to book it?")
+    assert pending_of(rehearsal)["listed"] == [code]

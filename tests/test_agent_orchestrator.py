@@ -310,3 +310,28 @@ def test_tap_on_an_unknown_intent_is_classified_normally(nlu, rehearsal):
 
     message.refresh_from_db()
     assert message.nlu["intent"] == "thanks"
+
+
+# --- a room question with dates is an availability question ----------------------------------------------------
+@pytest.mark.parametrize("top", ["room_info", "check_availability"])
+def test_with_dates_room_and_availability_readings_add_up(top):
+    from conversations.agent.orchestrator import _dated_room_question
+
+    other = "check_availability" if top == "room_info" else "room_info"
+    nlu = NLUResult(
+        top, 0.44, "pt", {"check_in": dt.date(2026, 3, 10)}, alternatives=((other, 0.18), ("hotel_info", 0.05))
+    )
+
+    merged = _dated_room_question(nlu)
+
+    assert (merged.intent, round(merged.confidence, 2), merged.alternatives) == (
+        "check_availability", 0.62, (("hotel_info", 0.05),)
+    )  # fmt: skip
+
+
+def test_without_dates_a_room_question_stays_one():
+    from conversations.agent.orchestrator import _dated_room_question
+
+    nlu = NLUResult("room_info", 0.44, "en", {"room_type": "suite"}, alternatives=(("check_availability", 0.3),))
+
+    assert _dated_room_question(nlu) == nlu

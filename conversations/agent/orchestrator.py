@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from prometheus_client import Counter
 
-from conversations.agent import knowledge
+from conversations.agent import knowledge, pms_access
 from conversations.agent.handlers import booking, escalation, info, manage, smalltalk, stay
 from conversations.agent.handlers.common import intent_option
 from conversations.agent.nlu import NLUResult, engine_for
@@ -31,6 +31,7 @@ from conversations.agent.sessions import agent_settings_for, session_load, sessi
 from conversations.agent.types import Reply, TurnContext
 from conversations.metrics import intents_detected, orchestrator_latency_seconds
 from conversations.models import Conversation, Message, MessageKind, SessionState
+from pms.base import PMSError
 from tenants.flags import flag_enabled
 from tenants.models import Tenant
 
@@ -137,12 +138,45 @@ def _one_night(nlu: NLUResult, text: str) -> NLUResult:
     return nlu
 
 
+def _dated_room_question(nlu: NLUResult) -> NLUResult:
+    """ "Do you have the superior double from January 15 to 17?" asks for availability: a room question with dates
+    in it is answered with the rooms free on those dates and their prices, not with the room's description."""
+    pair = ("room_info", "check_availability")
+    if nlu.intent in pair and "check_in" in nlu.entities:
+        # With dates, both readings ask about rooms for a stay and the availability answer covers the two, so their
+        # scores add up ("vocês têm quarto de 10 a 12 de março?": 0.44 + 0.18).
+        other = sum(score for intent, score in nlu.alternatives if intent in pair)
+        return dataclasses.replace(
+            nlu,
+            intent="check_availability",
+            confidence=min(1.0, nlu.confidence + other),
+            alternatives=tuple((i, s) for i, s in nlu.alternatives if i not in pair),
+        )
+    return nlu
+
+
+def _room_named(tenant: Tenant, nlu: NLUResult, text: str) -> NLUResult:
+    """A kind of room ("doble") that the message narrows to one of the hotel's rooms ("la doble superior") becomes
+    that room's code, so the booking, the availability answer and the session keep the room the guest named."""
+    wanted = nlu.entities.get("room_type")
+    if nlu.intent not in STAY_INTENTS or not isinstance(wanted, str) or not wanted:
+        return nlu
+    try:
+        rooms = pms_access.adapter(tenant).room_types()
+    except PMSError:
+        return nlu  # the kind stays; the flow asks which room when it has the list
+    room = booking.room_from_words(rooms, wanted, text)
+    return dataclasses.replace(nlu, entities={**nlu.entities, "room_type": room.code}) if room else nlu
+
+
 def _clarify(ctx: TurnContext) -> Reply:
     nlp_fallbacks_total.inc()
     if ctx.session.fallback_streak + 1 >= 2:
         return escalation.handle_repeated_fallback(ctx)
     candidates = [ctx.nlu.intent, *(intent for intent, _score in ctx.nlu.alternatives)]
-    offered = [i for i in candidates if i in HANDLERS and i not in NO_CLARIFICATION and i != "out_of_scope"][:3]
+    offered = list(
+        dict.fromkeys(i for i in candidates if i in HANDLERS and i not in NO_CLARIFICATION and i != "out_of_scope")
+    )[:3]
     enhanced = flag_enabled("nlp.fallback.enhanced", tenant=ctx.tenant)
     if enhanced and offered:
         labels = ", ".join(f"“{intent_option(i).title}”" for i in offered)
@@ -223,7 +257,8 @@ def orchestrate_turn(
         from conversations.agent.sessions import session_context_date
 
         context["check_in"] = session_context_date(session, "check_in")
-    nlu = _one_night(_understand(tenant, message, context), message.text)
+    nlu = _dated_room_question(_one_night(_understand(tenant, message, context), message.text))
+    nlu = _room_named(tenant, nlu, message.text)
     threshold = confidence_threshold(tenant)
     intents_detected.labels(intent=nlu.intent, confidence=confidence_bucket(nlu.confidence, threshold)).inc()
     ctx = TurnContext(tenant, conversation, message, session, nlu, nlu.language, today, timezone.now())

@@ -178,10 +178,23 @@ def extract_room_type(work: str, room_types: Sequence[str] | None = None) -> str
     tokens = {token for token in _TOKENS.findall(work) if len(token) >= 3 and token not in _FILLER}
     typo_keys = _typo_keys(tokens) if key is None else set()
     scores: list[tuple[float, str]] = []
+    described: list[tuple[int, str]] = []  # (descriptive words found, name) of names the key does not contradict
+    kind_names = 0  # names of the kind asked for ("doble")
     for name, keys, key_count, descriptive in _tenant_names(tuple(room_types)):
         key_hit = key in keys if key else bool(keys & typo_keys)
-        matched = (key_count if key_hit else 0) + sum(_present(word, tokens) for word in descriptive)
+        found = sum(_present(word, tokens) for word in descriptive)
+        matched = (key_count if key_hit else 0) + found
         scores.append((matched / (key_count + len(descriptive)), name))
+        if found and (key_hit or not key):
+            described.append((found, name))
+        kind_names += key_hit
+    # A word only one name has decides first: "la doble superior" is the "Doble Superior con vistas al mar" (2 of its
+    # 5 words) even though "Doble Estándar" has half of its words in the text (the key word alone).
+    described.sort(reverse=True)
+    if described and (len(described) == 1 or described[1][0] < described[0][0]):
+        return described[0][1]
+    if kind_names > 1:
+        return key  # "una doble" and two doubles, no word telling them apart: the kind, not a guess
     scores.sort(reverse=True)
     if scores and scores[0][0] >= 0.5 and (len(scores) == 1 or scores[1][0] < scores[0][0]):
         return scores[0][1]

@@ -257,7 +257,7 @@ def handle_check_availability(ctx: TurnContext) -> Reply:
         )
     if assumed_party:
         lines.append(_("Prices are for 2 adults; tell me if you are more people."))
-    lines.append(_("Would you like to book one of them?"))
+    lines.append(_("Would you like to book it?") if len(offers) == 1 else _("Would you like to book one of them?"))
     options = tuple(
         Option(id=f"room:{o.room_type.code}", title=room_name(o.room_type, ctx.language)[:20]) for o in offers[:3]
     )
@@ -330,6 +330,35 @@ def _rooms_matching(rooms: list[RoomType], wanted: Any) -> list[RoomType]:
         if any(word in name for word in words for name in names):
             matches.append(room)
     return matches
+
+
+# Words of room names that say which room of a kind it is ("superior", "estándar", "vistas", "mar"), not the kind
+# itself or the grammar around it.
+_NAME_GRAMMAR = frozenset(
+    {"de", "del", "la", "el", "con", "with", "the", "com", "a", "o", "al", "do", "da", "room", "habitacion", "quarto",
+     "cuarto", "e", "y", "and", "en", "em", "in"}
+)  # fmt: skip
+_NAME_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def room_from_words(rooms: list[RoomType], wanted: Any, text: str) -> RoomType | None:
+    """The one room of the kind asked for ("doble") that the guest's other words name ("la doble superior", "a
+    double with sea view"); ``None`` when the kind is one room anyway, or the words tell none or several apart.
+    The entity extractor only knows kinds, so without this "la doble superior" became the first double."""
+    matches = _rooms_matching(rooms, wanted)
+    if len(matches) < 2:
+        return None
+    kind_words = {word for words in ROOM_KEY_WORDS.values() for word in words}
+    said = set(_NAME_WORDS.findall(normalize(text)))
+    scored = []
+    for room in matches:
+        names = {room.name, *room.names.values()}
+        words = {w for n in names for w in _NAME_WORDS.findall(normalize(n))} - kind_words - _NAME_GRAMMAR
+        scored.append((sum(1 for w in words if w in said), room))
+    scored.sort(key=lambda pair: -pair[0])
+    if scored[0][0] > 0 and scored[1][0] < scored[0][0]:
+        return scored[0][1]
+    return None
 
 
 def _room_for(rooms: list[RoomType], wanted: Any) -> RoomType | None:
