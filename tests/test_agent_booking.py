@@ -906,3 +906,28 @@ def test_a_question_about_a_room_with_dates_gets_its_availability(lang, text, co
         assert offer_line(offer, lang) in turn.reply.splitlines()
         assert turn.reply.splitlines()[-1] == gettext("Would you like to book it?")
     assert pending_of(rehearsal)["listed"] == [code]
+
+
+@pytest.mark.parametrize(
+    ("lang", "request_text", "answer", "yes"),
+    [
+        ("es", "quiero cancelar mi reserva", "no la tengo a mano", "sí"),
+        ("en", "what's the status of my booking?", "I don't have it, sorry", "yes"),
+        ("pt", "quero mudar a minha reserva", "não sei o número", "sim"),
+    ],
+)
+def test_a_guest_without_the_reference_is_offered_reception(lang, request_text, answer, yes, rehearsal):
+    """Found by talking to the demo: "no la tengo a mano" to "¿Me indicas el localizador?" was a "no" and the
+    cancellation was dropped ("¿Hay algo más que pueda hacer por ti?")."""
+    rehearsal.send(request_text)
+    assert pending_of(rehearsal)["slot"] == "booking_ref"
+
+    offer = rehearsal.send(answer)
+
+    with override(lang):
+        assert offer.reply == gettext(
+            "No problem: reception can find your booking by your name. Shall I pass your request to them?"
+        )
+    rehearsal.send(yes)
+    conversation = conversation_of(rehearsal)
+    assert (conversation.status, conversation.escalation_reason) == (ConversationStatus.PENDING_HUMAN, "booking_lookup")

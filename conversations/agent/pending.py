@@ -222,10 +222,28 @@ def _remembering(reply: Reply, values: dict[str, Any]) -> Reply:
     return dataclasses.replace(reply, remember={**values, **reply.remember})
 
 
+# "No la tengo a mano", "I don't have it", "não sei o número": no reference to give (folded text).
+_NO_REFERENCE = re.compile(
+    r"\b(no la tengo|no lo tengo|no tengo (el|la|ningun|ninguna|numero|localizador|codigo)|no (lo|la) encuentro|"
+    r"no me (acuerdo|lo se|la se)|no (lo|la) se|no se (cual|el|la)|lo he perdido|la he perdido|"
+    r"(i )?(do not|dont|don't) have (it|one|the|my)|(i )?(can't|cant|cannot) find (it|the|my)|(i )?lost (it|the|my)|"
+    r"(i )?(do not|dont|don't) (know|remember) (it|the|my)|no idea|"
+    r"nao (tenho|sei|lembro|encontro)|perdi (o|a))\b"
+)
+
+
 def _collect(ctx: TurnContext, pending: dict[str, Any], intent: str) -> Reply | None:
     from conversations.agent.orchestrator import HANDLERS
 
     flow, slot = pending.get("for", ""), pending.get("slot", "")
+    if slot == "booking_ref" and _NO_REFERENCE.search(normalize(ctx.text).replace("’", "'")):
+        # Reception finds a booking by name and dates; "no" to the question must not drop the request.
+        return Reply(
+            text=_("No problem: reception can find your booking by your name. Shall I pass your request to them?"),
+            language=ctx.language,
+            options=yes_no_options(),
+            pending={"action": "offer_staff", "reason": "booking_lookup"},
+        )
     if slot == "room_type" and asks_cheaper(ctx, pending, intent):
         return booking.handle_cheaper(ctx, pending)
     values = _slot_values(ctx, slot, pending, intent)

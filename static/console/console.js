@@ -47,6 +47,7 @@ const REASON_LABELS = {
   early_checkin_request: gettext("Early check-in request"),
   service_request: gettext("Service request"),
   booking_extra: gettext("Extra for a booking"),
+  booking_lookup: gettext("Booking without its reference"),
   booking_outcome_unknown: gettext("Booking to verify in the PMS"),
   pms_unavailable: gettext("Booking system unavailable"),
 };
