@@ -931,3 +931,17 @@ def test_a_guest_without_the_reference_is_offered_reception(lang, request_text, 
     rehearsal.send(yes)
     conversation = conversation_of(rehearsal)
     assert (conversation.status, conversation.escalation_reason) == (ConversationStatus.PENDING_HUMAN, "booking_lookup")
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("es", "Hola, ¿aceptáis tarjeta American Express?"), ("en", "do you accept Amex?"),
+     ("pt", "aceitam cartão American Express?")],
+)  # fmt: skip
+def test_a_card_question_gets_the_payment_answer(lang, text, rehearsal):
+    """Found by talking to the demo: "¿aceptáis tarjeta American Express?" was not understood (0.29)."""
+    from tenants.knowledge import knowledge_answer
+
+    turn = rehearsal.send(text)
+
+    assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic="payment", language=lang)
