@@ -21,6 +21,7 @@ from prometheus_client import Counter
 
 from conversations.agent import knowledge, pms_access
 from conversations.agent.handlers import booking, escalation, info, manage, smalltalk, stay
+from conversations.agent.handlers import rooms as rooms_module
 from conversations.agent.handlers.common import intent_option
 from conversations.agent.nlu import NLUResult, engine_for
 from conversations.agent.nlu.base import SOCIAL_INTENTS
@@ -165,7 +166,7 @@ def _room_named(tenant: Tenant, nlu: NLUResult, text: str) -> NLUResult:
         rooms = pms_access.adapter(tenant).room_types()
     except PMSError:
         return nlu  # the kind stays; the flow asks which room when it has the list
-    room = booking.room_from_words(rooms, wanted, text)
+    room = rooms_module.room_from_words(rooms, wanted, text)
     return dataclasses.replace(nlu, entities={**nlu.entities, "room_type": room.code}) if room else nlu
 
 

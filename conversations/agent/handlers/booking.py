@@ -21,12 +21,13 @@ from conversations.agent.booking_attempts import (
 )
 from conversations.agent.handlers.common import fmt_date, fmt_money, yes_no_options
 from conversations.agent.handlers.escalation import escalate
+from conversations.agent.handlers.rooms import room_capacity, room_for, room_name, rooms_matching
 from conversations.agent.nlu.text import normalize
 from conversations.agent.types import Option, Reply, TurnContext
 from conversations.locks import LockNotAcquired, distributed_lock
 from conversations.metrics import booking_outcome_unknown_total
 from conversations.models import BookingAttemptStatus
-from pms.base import GuestDetails, Offer, PMSError, PMSNoAvailability, PMSUnavailable, RoomType
+from pms.base import GuestDetails, Offer, PMSError, PMSNoAvailability, PMSUnavailable
 from pms.resilience import PMSCircuitOpen
 
 logger = structlog.get_logger(__name__)
@@ -45,24 +46,6 @@ def party_from(ctx: TurnContext) -> tuple[int | None, int]:
     adults = ctx.slot("adults")
     children = ctx.slot("children") or 0
     return (adults if isinstance(adults, int) and adults > 0 else None), (children if isinstance(children, int) else 0)
-
-
-def room_name(room: RoomType, language: str) -> str:
-    return room.names.get(language) or room.name
-
-
-def room_capacity(room: RoomType) -> str:
-    """ "up to 3 guests (2 adults at most)": a double that sleeps three only with a child must not read as a room
-    for three adults, which the availability answer will not offer."""
-    text = ngettext("up to %(guests)d guest", "up to %(guests)d guests", room.max_occupancy) % {
-        "guests": room.max_occupancy
-    }
-    if 0 < room.max_adults < room.max_occupancy:
-        adults = ngettext("(%(adults)d adult at most)", "(%(adults)d adults at most)", room.max_adults) % {
-            "adults": room.max_adults
-        }
-        text = f"{text} {adults}"
-    return text
 
 
 def degraded(ctx: TurnContext, operation: str) -> Reply:
@@ -244,7 +227,7 @@ def handle_check_availability(ctx: TurnContext) -> Reply:
             language=ctx.language,
             pending={"action": "collect", "for": "check_availability", "slot": "dates"},
         )
-    asked = _rooms_matching([o.room_type for o in offers], ctx.nlu.entities.get("room_type"))
+    asked = rooms_matching([o.room_type for o in offers], ctx.nlu.entities.get("room_type"))
     if asked:  # the guest asked about a kind of room: only those
         codes = {room.code for room in asked}
         offers = [o for o in offers if o.room_type.code in codes]
@@ -280,7 +263,7 @@ def handle_room_info(ctx: TurnContext) -> Reply:
         return Reply(
             text=_("I don't have the room list at hand right now; reception can tell you more."), language=ctx.language
         )
-    chosen = _rooms_matching(rooms, ctx.nlu.entities.get("room_type"))  # "la suite" is the Suite Junior
+    chosen = rooms_matching(rooms, ctx.nlu.entities.get("room_type"))  # "la suite" is the Suite Junior
     if len(chosen) == 1:
         room = chosen[0]
         description = room.descriptions.get(ctx.language) or room.descriptions.get("en") or ""
@@ -305,67 +288,6 @@ def handle_room_info(ctx: TurnContext) -> Reply:
 
 
 # --- new booking -----------------------------------------------------------------------------------------------
-# The entity extractor names room types with these keys; hotels name them in their own words and languages.
-ROOM_KEY_WORDS = {
-    "individual": ("individual", "single", "solteiro", "sencilla"),
-    "doble": ("doble", "double", "duplo", "casal", "matrimonio"),
-    "twin": ("twin",),
-    "triple": ("triple", "triplo"),
-    "familiar": ("familiar", "family", "familia"),
-    "suite": ("suite", "suíte"),
-}
-
-
-def _rooms_matching(rooms: list[RoomType], wanted: Any) -> list[RoomType]:
-    """The hotel's room types the guest's words point to (a code or name, or a generic key such as "doble")."""
-    if not wanted:
-        return []
-    wanted_text = str(wanted).lower()
-    words = ROOM_KEY_WORDS.get(wanted_text, (wanted_text,))
-    matches = []
-    for room in rooms:
-        names = {room.code.lower(), room.name.lower(), *(n.lower() for n in room.names.values())}
-        if wanted_text in names:
-            return [room]  # an exact code or name
-        if any(word in name for word in words for name in names):
-            matches.append(room)
-    return matches
-
-
-# Words of room names that say which room of a kind it is ("superior", "estándar", "vistas", "mar"), not the kind
-# itself or the grammar around it.
-_NAME_GRAMMAR = frozenset(
-    {"de", "del", "la", "el", "con", "with", "the", "com", "a", "o", "al", "do", "da", "room", "habitacion", "quarto",
-     "cuarto", "e", "y", "and", "en", "em", "in"}
-)  # fmt: skip
-_NAME_WORDS = re.compile(r"[a-z0-9]+")
-
-
-def room_from_words(rooms: list[RoomType], wanted: Any, text: str) -> RoomType | None:
-    """The one room of the kind asked for ("doble") that the guest's other words name ("la doble superior", "a
-    double with sea view"); ``None`` when the kind is one room anyway, or the words tell none or several apart.
-    The entity extractor only knows kinds, so without this "la doble superior" became the first double."""
-    matches = _rooms_matching(rooms, wanted)
-    if len(matches) < 2:
-        return None
-    kind_words = {word for words in ROOM_KEY_WORDS.values() for word in words}
-    said = set(_NAME_WORDS.findall(normalize(text)))
-    scored = []
-    for room in matches:
-        names = {room.name, *room.names.values()}
-        words = {w for n in names for w in _NAME_WORDS.findall(normalize(n))} - kind_words - _NAME_GRAMMAR
-        scored.append((sum(1 for w in words if w in said), room))
-    scored.sort(key=lambda pair: -pair[0])
-    if scored[0][0] > 0 and scored[1][0] < scored[0][0]:
-        return scored[0][1]
-    return None
-
-
-def _room_for(rooms: list[RoomType], wanted: Any) -> RoomType | None:
-    matches = _rooms_matching(rooms, wanted)
-    return matches[0] if matches else None
-
-
 def handle_make_reservation(ctx: TurnContext) -> Reply:
     flow = "make_reservation"
     several = several_rooms(ctx)
@@ -389,7 +311,7 @@ def handle_make_reservation(ctx: TurnContext) -> Reply:
             language=ctx.language,
             pending={"action": "collect", "for": flow, "slot": "dates"},
         )
-    chosen = _room_for([o.room_type for o in offers], ctx.slot("room_type"))
+    chosen = room_for([o.room_type for o in offers], ctx.slot("room_type"))
     offer = next((o for o in offers if chosen and o.room_type.code == chosen.code), None)
     if offer is None and len(offers) == 1 and not ctx.slot("room_type"):
         offer = offers[0]  # nothing to choose from; the summary names the room before anything is booked

@@ -10,8 +10,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from conversations.agent import knowledge, pms_access
-from conversations.agent.handlers.booking import ask, degraded, room_name, stay_text
+from conversations.agent.handlers.booking import ask, degraded, stay_text
 from conversations.agent.handlers.common import fmt_money, yes_no_options
+from conversations.agent.handlers.rooms import room_name
 from conversations.agent.nlu.text import normalize
 from conversations.agent.types import Reply, TurnContext
 from conversations.locks import LockNotAcquired, distributed_lock
