@@ -224,11 +224,13 @@ def inbound_notifications_orphans_settle() -> int:
     orphans = InboundNotification.objects.filter(processed_at__isnull=True).filter(~Exists(accounts))
     closed = 0
     for notification_id, channel in orphans.values_list("pk", "channel"):
-        closed += InboundNotification.objects.filter(pk=notification_id, processed_at__isnull=True).update(
+        updated = InboundNotification.objects.filter(pk=notification_id, processed_at__isnull=True).update(
             processed_at=timezone.now(), last_error="channel account deleted before processing: not processed"
         )
-        webhook_rejected_total.labels(channel=channel, reason="unknown_account").inc()
-        logger.warning("inbound_notification_orphaned", notification_id=notification_id, channel=channel)
+        if updated:  # another sweep may have closed it meanwhile: counted once
+            closed += updated
+            webhook_rejected_total.labels(channel=channel, reason="unknown_account").inc()
+            logger.warning("inbound_notification_orphaned", notification_id=notification_id, channel=channel)
     return closed
 
 
