@@ -16,6 +16,7 @@ from conversations.simulator import Rehearsal
 from pms.base import GuestDetails, PMSUnavailable
 from pms.models import BookingStatus, MockBooking
 from pms.services import pms_for_tenant
+from tenants.knowledge import knowledge_answer
 from tests.conftest import AGENT_NOW as NOW
 from tests.conftest import AGENT_TODAY as TODAY
 from tests.conftest import seeded_hotel
@@ -89,6 +90,11 @@ def pending_of(rehearsal: Rehearsal) -> dict:
 
 def conversation_of(rehearsal: Rehearsal) -> Conversation:
     return Conversation.objects.get(tenant=rehearsal.tenant, guest__address=rehearsal.guest)
+
+
+def assert_with_reception(rehearsal: Rehearsal, reason: str) -> None:
+    conversation = conversation_of(rehearsal)
+    assert (conversation.status, conversation.escalation_reason) == (ConversationStatus.PENDING_HUMAN, reason)
 
 
 def dbl_offer(hotel, check_in=MAR_10, check_out=MAR_12, adults=2):
@@ -595,8 +601,6 @@ def test_a_room_question_answers_about_the_kind_of_room_asked(text, codes, rehea
     ],
 )
 def test_a_late_arrival_is_answered_with_the_check_in_hours_not_an_early_check_in(lang, text, rehearsal):
-    from tenants.knowledge import knowledge_answer
-
     """Found by talking to the demo: "I'll be arriving late tonight around 1am" was offered an early check-in."""
     turn = rehearsal.send(text)
 
@@ -667,8 +671,6 @@ def test_a_request_for_several_rooms_goes_to_reception(text, rehearsal):
 )
 def test_a_question_about_the_cancellation_policy_is_answered_not_taken_for_a_cancellation(lang, text, rehearsal):
     """Found by talking to the demo: "What's the cancellation policy?" asked for the booking reference to cancel."""
-    from tenants.knowledge import knowledge_answer
-
     turn = rehearsal.send(text)
 
     assert (turn.intent, turn.language) == ("hotel_info", lang)
@@ -677,8 +679,6 @@ def test_a_question_about_the_cancellation_policy_is_answered_not_taken_for_a_ca
 
 
 def test_asking_about_the_terms_on_the_way_to_cancelling_gets_the_policy_first(rehearsal):
-    from tenants.knowledge import knowledge_answer
-
     turn = rehearsal.send("can I cancel my booking for free?")
 
     policy = knowledge_answer(tenant=rehearsal.tenant, topic="cancellation_policy", language="en")
@@ -790,8 +790,6 @@ def test_an_extra_for_a_booking_is_answered_and_passed_to_reception(lang, text, 
     """Found by talking to the demo: "can I add breakfast to my booking?" asked for the reference and then for new
     dates (the PMS adapter only changes dates); "I booked a double for next weekend, can I add breakfast?" was not
     understood at all."""
-    from tenants.knowledge import knowledge_answer
-
     offer = rehearsal.send(text)
 
     with override(lang):
@@ -803,23 +801,7 @@ def test_an_extra_for_a_booking_is_answered_and_passed_to_reception(lang, text, 
 
     rehearsal.send(yes)
 
-    conversation = conversation_of(rehearsal)
-    assert (conversation.status, conversation.escalation_reason) == (ConversationStatus.PENDING_HUMAN, "booking_extra")
-
-
-@pytest.mark.parametrize(
-    ("lang", "text"),
-    [("es", "¿Cuánto cuesta el parking por noche?"), ("en", "how much do you charge for parking?"),
-     ("pt", "quanto custa o estacionamento?")],
-)  # fmt: skip
-def test_the_price_of_an_amenity_is_a_hotel_question(lang, text, rehearsal):
-    """Found by talking to the demo: "¿Cuánto cuesta el parking por noche?" was not understood (0.37)."""
-    from tenants.knowledge import knowledge_answer
-
-    turn = rehearsal.send(text)
-
-    assert turn.intent == "hotel_info"
-    assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic="parking", language=lang)
+    assert_with_reception(rehearsal, "booking_extra")
 
 
 @pytest.mark.parametrize(
@@ -833,15 +815,12 @@ def test_the_price_of_an_amenity_is_a_hotel_question(lang, text, rehearsal):
 def test_two_questions_in_one_message_get_both_answers(lang, text, topics, rehearsal):
     """Found by talking to the demo: "qual o horário do check-out e posso deixar as malas depois?" was answered
     about the luggage only."""
-    from tenants.knowledge import knowledge_answer
-
     turn = rehearsal.send(text)
 
     assert turn.reply == "\n\n".join(knowledge_answer(tenant=rehearsal.tenant, topic=t, language=lang) for t in topics)
 
 
 def test_a_question_the_hotel_has_no_answer_for_goes_to_reception_with_the_answered_one(rehearsal):
-    from tenants.knowledge import knowledge_answer
     from tenants.models import KnowledgeEntry
 
     KnowledgeEntry.objects.filter(tenant=rehearsal.tenant, topic="gym").delete()
@@ -929,19 +908,24 @@ def test_a_guest_without_the_reference_is_offered_reception(lang, request_text, 
             "No problem: reception can find your booking by your name. Shall I pass your request to them?"
         )
     rehearsal.send(yes)
-    conversation = conversation_of(rehearsal)
-    assert (conversation.status, conversation.escalation_reason) == (ConversationStatus.PENDING_HUMAN, "booking_lookup")
+    assert_with_reception(rehearsal, "booking_lookup")
 
 
 @pytest.mark.parametrize(
-    ("lang", "text"),
-    [("es", "Hola, ¿aceptáis tarjeta American Express?"), ("en", "do you accept Amex?"),
-     ("pt", "aceitam cartão American Express?")],
-)  # fmt: skip
-def test_a_card_question_gets_the_payment_answer(lang, text, rehearsal):
-    """Found by talking to the demo: "¿aceptáis tarjeta American Express?" was not understood (0.29)."""
-    from tenants.knowledge import knowledge_answer
-
+    ("lang", "text", "topic"),
+    [
+        ("es", "¿Cuánto cuesta el parking por noche?", "parking"),
+        ("en", "how much do you charge for parking?", "parking"),
+        ("pt", "quanto custa o estacionamento?", "parking"),
+        ("es", "Hola, ¿aceptáis tarjeta American Express?", "payment"),
+        ("en", "do you accept Amex?", "payment"),
+        ("pt", "aceitam cartão American Express?", "payment"),
+    ],
+)
+def test_price_and_card_questions_get_the_hotels_answer(lang, text, topic, rehearsal):
+    """Found by talking to the demo: "¿Cuánto cuesta el parking por noche?" (0.37) and "¿aceptáis tarjeta American
+    Express?" (0.29) were not understood."""
     turn = rehearsal.send(text)
 
-    assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic="payment", language=lang)
+    assert turn.intent == "hotel_info"
+    assert turn.reply == knowledge_answer(tenant=rehearsal.tenant, topic=topic, language=lang)
